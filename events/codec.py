@@ -1,0 +1,210 @@
+"""Decode events from producers' requests and from Kafka records; encode them for Kafka.
+
+On Kafka an event follows the CloudEvents Kafka protocol binding in binary mode: the context
+attributes are `ce_*` headers, the value is the JSON of `data`, and the key is the article id.
+Both directions go through one validation path, so the worker accepts exactly what ingest accepts.
+"""
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Final, Literal
+
+import msgspec
+
+from events.catalog import EVENT_TYPES, CommentPosted, Event, EventType
+from events.envelope import Envelope
+from events.fields import Id, Source, Timestamp
+from events.limits import Limits
+from events.problems import (
+    InvalidEvents,
+    MalformedRequest,
+    Problem,
+    UndecodableRecord,
+    problem_from_validation,
+)
+
+Headers = Sequence[tuple[str, bytes]]
+"""Kafka record headers, as aiokafka hands them over."""
+
+CONTENT_TYPE: Final = "application/json"
+
+
+class _EnvelopeIn(msgspec.Struct, forbid_unknown_fields=True):
+    """The envelope as a producer posts it (CloudEvents structured mode)."""
+
+    type: EventType
+    data: msgspec.Raw
+    id: Id | None = None
+    source: Source = "/unknown"
+    time: Timestamp | None = None
+    specversion: Literal["1.0"] = "1.0"
+    datacontenttype: Literal["application/json"] | None = None
+
+
+class _RecordAttributes(msgspec.Struct):
+    """The `ce_*` headers of a record, validated like a posted envelope."""
+
+    type: EventType
+    id: Id
+    source: Source
+    time: Timestamp
+    specversion: Literal["1.0"]
+
+
+_envelope_decoder = msgspec.json.Decoder(_EnvelopeIn)
+_batch_decoder = msgspec.json.Decoder(list[msgspec.Raw])
+_single_decoder = msgspec.json.Decoder(msgspec.Raw)
+_data_decoders = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()}
+_encoder = msgspec.json.Encoder()
+
+
+def _domain_problems(index: int, data: Event, limits: Limits | None) -> list[Problem]:
+    """Rules the type system cannot state: configurable limits and self-references."""
+    problems = []
+    if isinstance(data, CommentPosted):
+        if limits is not None and len(data.body) > limits.max_comment_chars:
+            problems.append(
+                Problem(
+                    index, "data.body", f"Expected `str` of length <= {limits.max_comment_chars}"
+                )
+            )
+        if not data.body.strip():
+            problems.append(Problem(index, "data.body", "Expected text, got only whitespace"))
+        if data.parent_id == data.comment_id:
+            problems.append(Problem(index, "data.parent_id", "A comment cannot reply to itself"))
+    return problems
+
+
+def _decode_data(
+    index: int, type_: str, raw: bytes | memoryview
+) -> tuple[Event | None, Problem | None]:
+    try:
+        return _data_decoders[type_].decode(raw), None
+    except msgspec.ValidationError as error:
+        return None, problem_from_validation(index, error, "data")
+    except msgspec.DecodeError as error:
+        return None, Problem(index, "data", f"Malformed JSON: {error}")
+
+
+def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> list[Envelope]:
+    """Validate a posted body, one envelope or an array of them, and fill in defaults.
+
+    Raises MalformedRequest when the body is not JSON, and InvalidEvents listing every event's
+    problems when any event is invalid: a batch is accepted whole or not at all.
+    """
+    stripped = body.lstrip()
+    try:
+        if stripped.startswith(b"["):
+            items = _batch_decoder.decode(stripped)
+        elif stripped.startswith(b"{"):
+            items = [_single_decoder.decode(stripped)]
+        else:
+            raise MalformedRequest("Expected a JSON object (one event) or an array of events")
+    except msgspec.ValidationError as error:
+        raise MalformedRequest(f"Expected a JSON object or array: {error}") from error
+    except msgspec.DecodeError as error:
+        raise MalformedRequest(f"Malformed JSON: {error}") from error
+    if not items:
+        raise InvalidEvents([Problem(0, "$", "Expected at least one event, got an empty array")])
+    if len(items) > limits.max_batch_events:
+        raise InvalidEvents(
+            [
+                Problem(
+                    limits.max_batch_events,
+                    "$",
+                    f"Expected at most {limits.max_batch_events} events per request,"
+                    f" got {len(items)}",
+                )
+            ]
+        )
+    at = now or datetime.now(UTC)
+    envelopes: list[Envelope] = []
+    problems: list[Problem] = []
+    for index, raw in enumerate(items):
+        try:
+            wire = _envelope_decoder.decode(raw)
+        except msgspec.ValidationError as error:
+            problems.append(problem_from_validation(index, error, ""))
+            continue
+        data, problem = _decode_data(index, wire.type, wire.data)
+        if data is None:
+            assert problem is not None
+            problems.append(problem)
+            continue
+        found = _domain_problems(index, data, limits)
+        if found:
+            problems.extend(found)
+            continue
+        envelopes.append(
+            Envelope(
+                id=wire.id or str(uuid.uuid4()),
+                type=wire.type,
+                source=wire.source,
+                time=wire.time or at,
+                data=data,
+            )
+        )
+    if problems:
+        raise InvalidEvents(problems)
+    return envelopes
+
+
+def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """The key, value and headers of the Kafka record that carries `envelope` (binary mode)."""
+    headers = [
+        ("ce_specversion", envelope.specversion.encode()),
+        ("ce_id", envelope.id.encode()),
+        ("ce_type", envelope.type.encode()),
+        ("ce_source", envelope.source.encode()),
+        ("ce_time", envelope.time.isoformat().encode()),
+        ("content-type", CONTENT_TYPE.encode()),
+    ]
+    return envelope.article_id.encode(), _encoder.encode(envelope.data), headers
+
+
+def decode_record(headers: Headers, value: bytes | None) -> Envelope:
+    """Read an event back from a Kafka record; raise UndecodableRecord if it is not one of ours."""
+    attributes: dict[str, str] = {}
+    for name, raw in headers:
+        if name.startswith("ce_"):
+            try:
+                attributes[name[3:]] = raw.decode()
+            except UnicodeDecodeError as error:
+                raise UndecodableRecord(f"Header {name} is not UTF-8") from error
+    try:
+        context = msgspec.convert(attributes, _RecordAttributes, strict=False)
+    except msgspec.ValidationError as error:
+        raise UndecodableRecord(
+            f"Record headers are not valid CloudEvents attributes: {error}"
+        ) from error
+    if value is None:
+        raise UndecodableRecord("Record has no value; expected the event's data as JSON")
+    data, problem = _decode_data(0, context.type, value)
+    if data is None:
+        assert problem is not None
+        raise UndecodableRecord(f"{problem.field}: {problem.message}")
+    found = _domain_problems(0, data, None)
+    if found:
+        raise UndecodableRecord(f"{found[0].field}: {found[0].message}")
+    return Envelope(
+        id=context.id, type=context.type, source=context.source, time=context.time, data=data
+    )
+
+
+def encode_json(value: object) -> bytes:
+    """JSON bytes with the module's shared encoder (datetimes as RFC 3339)."""
+    return _encoder.encode(value)
+
+
+__all__ = [
+    "CONTENT_TYPE",
+    "Headers",
+    "InvalidEvents",
+    "MalformedRequest",
+    "UndecodableRecord",
+    "decode_record",
+    "decode_request",
+    "encode_json",
+    "encode_record",
+]

@@ -1,0 +1,27 @@
+"""The envelope every event travels in; its attribute names are those of CloudEvents 1.0."""
+
+from datetime import datetime
+
+import msgspec
+
+from events.catalog import Event
+
+
+class Envelope(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated event with its CloudEvents context attributes, all of them filled in.
+
+    `id` is the idempotency key: the log may hold the same id twice (a producer retried), and the
+    projections apply it once.
+    """
+
+    id: str
+    type: str
+    source: str
+    time: datetime
+    data: Event
+    specversion: str = "1.0"
+
+    @property
+    def article_id(self) -> str:
+        """The thread this event belongs to, and the Kafka key it is stored under."""
+        return self.data.article_id

@@ -1,0 +1,137 @@
+"""The worker's Postgres bookkeeping: schema, stored offsets, applying a batch exactly once.
+
+Exactly-once effect, whatever crashes when: a batch's rows, each projection's next offsets and
+the applied event ids are written in ONE transaction, and the worker seeks to the stored offsets
+on start. A crash before commit loses nothing (the batch is read again); a crash after commit
+doubles nothing (the offsets moved with the rows). Event ids guard the producer's retries, which
+put the same event in the log twice at different offsets.
+"""
+
+from collections.abc import Sequence
+from importlib.resources import files
+from typing import Any, NamedTuple
+
+from events import Envelope
+from projections.memory import Snapshot, normalized
+from projections.registry import Projection
+from projections.sql_rows import Conn
+
+TopicPartition = tuple[str, int]
+
+
+class Positioned(NamedTuple):
+    """A record's place in the log and its event; `envelope` is None for a dead-lettered record."""
+
+    topic: str
+    partition: int
+    offset: int
+    envelope: Envelope | None
+
+
+def _schema_sql() -> str:
+    return files("projections").joinpath("schema.sql").read_text()
+
+
+async def migrate(conn: Conn, schema: str) -> None:
+    """Create the schema and every table if missing; safe to run from several processes."""
+    async with conn.transaction():
+        # Concurrent `create ... if not exists` can still collide in the catalog; serialize them.
+        await conn.execute("select pg_advisory_xact_lock(hashtext('threadlog.migrate'))")
+        await conn.execute(f'create schema if not exists "{schema}"')
+        await conn.execute(f'set local search_path to "{schema}"')
+        await conn.execute(_schema_sql())
+
+
+async def stored_offsets(
+    conn: Conn, projections: Sequence[str], topic: str, *, lock: bool = False
+) -> dict[tuple[str, int], int]:
+    """(projection, partition) -> next offset to apply, for partitions that have one."""
+    rows = await conn.fetch(
+        "select projection, partition, next_offset from projection_offsets"
+        " where projection = any($1::text[]) and topic = $2" + (" for update" if lock else ""),
+        list(projections),
+        topic,
+    )
+    return {(r["projection"], r["partition"]): r["next_offset"] for r in rows}
+
+
+async def seek_positions(
+    conn: Conn, projections: Sequence[str], topic: str, partitions: Sequence[int]
+) -> dict[int, int]:
+    """Where to start reading each partition: the lowest next offset of all projections.
+
+    A projection that has never applied a partition starts it at 0, so a new projection (or a
+    fresh schema) reads the whole log; the others skip what they already applied.
+    """
+    stored = await stored_offsets(conn, projections, topic)
+    return {p: min(stored.get((name, p), 0) for name in projections) for p in partitions}
+
+
+async def apply_batch(
+    conn: Conn,
+    projections: Sequence[Projection[Any]],
+    records: Sequence[Positioned],
+    next_offsets: dict[TopicPartition, int],
+) -> int:
+    """Apply `records` (log order within each partition) to every projection, in one transaction.
+
+    Returns how many events were newly applied by at least one projection.
+    """
+    applied = 0
+    async with conn.transaction():
+        topics = {topic for topic, _ in next_offsets}
+        stored: dict[tuple[str, int], int] = {}
+        for topic in topics:
+            # Locking the offset rows makes a second worker that got the same partitions during a
+            # rebalance wait, then see our offsets and skip what we applied.
+            stored |= await stored_offsets(conn, [p.name for p in projections], topic, lock=True)
+        for projection in projections:
+            fresh: dict[str, Envelope] = {}
+            for record in records:
+                position = stored.get((projection.name, record.partition), 0)
+                if record.envelope is not None and record.offset >= position:
+                    fresh.setdefault(record.envelope.id, record.envelope)
+            if fresh:
+                new_ids = {
+                    row["event_id"]
+                    for row in await conn.fetch(
+                        "insert into applied_events (projection, event_id)"
+                        " select $1, unnest($2::text[]) on conflict do nothing returning event_id",
+                        projection.name,
+                        list(fresh),
+                    )
+                }
+                events = [event for event_id, event in fresh.items() if event_id in new_ids]
+                await projection.apply(conn, events)
+                applied = max(applied, len(events))
+            await conn.execute(
+                "insert into projection_offsets (projection, topic, partition, next_offset)"
+                " select $1, * from unnest($2::text[], $3::int[], $4::bigint[])"
+                " on conflict (projection, topic, partition) do update set"
+                " next_offset = greatest(projection_offsets.next_offset, excluded.next_offset),"
+                " updated_at = now()",
+                projection.name,
+                [topic for topic, _ in next_offsets],
+                [partition for _, partition in next_offsets],
+                list(next_offsets.values()),
+            )
+    return applied
+
+
+_SNAPSHOT_QUERIES = {
+    "articles": "select article_id, title, url, author, published_at, comment_count from articles",
+    "comments": "select article_id, comment_id, parent_id, author_id, author_name, body,"
+    " posted_at, event_id, reply_count, flag_count from comments",
+    "flags": "select article_id, comment_id, flagger_id, reason, note, flagged_at from flags",
+    "timeline_items": "select author_id, article_id, comment_id, body, posted_at"
+    " from timeline_items",
+    "timeline_articles": "select article_id, title from timeline_articles",
+}
+
+
+async def snapshot(conn: Conn) -> Snapshot:
+    """Every read-model table as sorted tuples, comparable with `memory.ReadModels.snapshot`."""
+    return {
+        table: normalized(tuple(row) for row in await conn.fetch(query))
+        for table, query in _SNAPSHOT_QUERIES.items()
+    }

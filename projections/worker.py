@@ -1,0 +1,249 @@
+"""The projection worker: consume the event log, apply each poll batch in one transaction.
+
+Errors are decided one by one: a record that is not an event is dead-lettered at once; a batch
+that Postgres refuses for its data is retried record by record and only the guilty records are
+dead-lettered; a lost connection or a serialization conflict is retried with backoff without
+moving on; anything else means the code is wrong, and the worker stops rather than guess.
+"""
+
+import asyncio
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.structs import ConsumerRecord
+
+from events import UndecodableRecord, decode_record
+from projections.dead_letters import dead_letter_headers
+from projections.registry import PROJECTIONS, Projection
+from projections.store import Positioned, apply_batch, migrate, seek_positions
+
+log = structlog.get_logger("threadlog.worker")
+
+_TRANSIENT = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.OperatorInterventionError,
+)
+"""Postgres failures that pass: retry the same batch, never skip it."""
+
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+"""Postgres refusing a value: some record of the batch can never apply."""
+
+
+class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where the worker reads, writes and parks, and how much it takes per transaction."""
+
+    kafka_bootstrap_servers: str
+    topic: str
+    dlq_topic: str
+    database_url: str
+    pg_schema: str = "public"
+    group_id: str = "threadlog-projections"
+    projections: tuple[str, ...] = ("threads", "timelines")
+    max_batch: int = 2000
+    poll_timeout_ms: int = 500
+
+
+class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
+    """On assignment, continue from the offsets stored with the read models, not Kafka's."""
+
+    def __init__(self, worker: "Worker") -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        log.info("partitions revoked", partitions=sorted(tp.partition for tp in revoked))
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self._worker.seek_assigned(assigned)
+
+
+class Worker:
+    """Consumes the topic and keeps the read models exactly one application behind the log."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.projections: list[Projection[Any]] = [PROJECTIONS[n] for n in settings.projections]
+        self.applied_total = 0
+        self.dead_lettered_total = 0
+        self._stopping = asyncio.Event()
+        self._pool: asyncpg.Pool[Any] | None = None
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        """Connect to Postgres (creating the tables if needed) and to Kafka."""
+        s = self.settings
+        self._pool = await asyncpg.create_pool(
+            s.database_url, min_size=1, max_size=2, server_settings={"search_path": s.pg_schema}
+        )
+        async with self._pool.acquire() as conn:
+            await migrate(conn, s.pg_schema)
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=s.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        )
+        await self._producer.start()
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            group_id=s.group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+        )
+        self._consumer.subscribe([s.topic], listener=_SeekToStored(self))
+        await self._consumer.start()
+        log.info("worker started", topic=s.topic, group=s.group_id, schema=s.pg_schema)
+
+    async def stop(self) -> None:
+        """Leave the group and close connections; an unfinished batch is simply read again."""
+        self._stopping.set()
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+        if self._pool is not None:
+            await self._pool.close()
+
+    def request_stop(self) -> None:
+        """Finish the batch in hand, then return from `run`."""
+        self._stopping.set()
+
+    async def __aenter__(self) -> "Worker":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def seek_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        """Seek each newly assigned partition to the lowest offset any projection still needs."""
+        assert self._pool is not None
+        assert self._consumer is not None
+        async with self._pool.acquire() as conn:
+            positions = await seek_positions(
+                conn,
+                self.settings.projections,
+                self.settings.topic,
+                [tp.partition for tp in assigned],
+            )
+        for tp in assigned:
+            self._consumer.seek(tp, positions[tp.partition])
+        log.info("partitions assigned", positions=positions)
+
+    async def run(self) -> None:
+        """Poll and apply until `request_stop`."""
+        assert self._consumer is not None
+        window_start, window_applied = time.monotonic(), 0
+        while not self._stopping.is_set():
+            batches = await self._consumer.getmany(
+                timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch
+            )
+            if not batches:
+                continue
+            applied = await self.process(batches)
+            window_applied += applied
+            elapsed = time.monotonic() - window_start
+            if elapsed >= 5:
+                log.info(
+                    "applying",
+                    applied=window_applied,
+                    per_second=round(window_applied / elapsed),
+                    total=self.applied_total,
+                )
+                window_start, window_applied = time.monotonic(), 0
+
+    async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
+        """Decode one poll's records, park the undecodable ones, apply the rest; return applied."""
+        records: list[Positioned] = []
+        raw: dict[tuple[int, int], ConsumerRecord] = {}
+        next_offsets: dict[tuple[str, int], int] = {}
+        for tp, messages in batches.items():
+            for message in messages:
+                raw[(tp.partition, message.offset)] = message
+                try:
+                    envelope = decode_record(message.headers, message.value)
+                except UndecodableRecord as error:
+                    await self._dead_letter(message, "decode", str(error))
+                    envelope = None
+                records.append(Positioned(tp.topic, tp.partition, message.offset, envelope))
+            next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        applied = await self._apply(records, next_offsets, raw)
+        self.applied_total += applied
+        assert self._consumer is not None
+        # Kafka's committed offsets are only a mirror for standard lag tools; Postgres is the truth.
+        try:
+            await self._consumer.commit(
+                {TopicPartition(t, p): offset for (t, p), offset in next_offsets.items()}
+            )
+        except Exception as error:  # a failed mirror must not stop applying
+            log.warning("could not mirror offsets to Kafka", error=str(error))
+        return applied
+
+    async def _apply(
+        self,
+        records: list[Positioned],
+        next_offsets: dict[tuple[str, int], int],
+        raw: dict[tuple[int, int], ConsumerRecord],
+    ) -> int:
+        assert self._pool is not None
+        delay = 0.2
+        while True:
+            try:
+                async with self._pool.acquire() as conn:
+                    return await apply_batch(conn, self.projections, records, next_offsets)
+            except _TRANSIENT as error:
+                log.warning(
+                    "postgres unavailable; retrying the batch", error=str(error), in_s=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+            except _DATA_ERRORS as error:
+                if len(records) == 1:
+                    record = records[0]
+                    await self._dead_letter(
+                        raw[(record.partition, record.offset)], "apply", str(error)
+                    )
+                    parked = [record._replace(envelope=None)]
+                    return await self._apply(parked, next_offsets, raw)
+                log.warning("batch refused; applying record by record", error=str(error))
+                return sum(
+                    [
+                        await self._apply([r], {(r.topic, r.partition): r.offset + 1}, raw)
+                        for r in records
+                    ]
+                )
+
+    async def _dead_letter(self, message: ConsumerRecord, stage: str, error: str) -> None:
+        assert self._producer is not None
+        headers = dead_letter_headers(
+            message.headers,
+            stage=stage,
+            error=error,
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+            at=datetime.now(UTC),
+        )
+        await self._producer.send_and_wait(
+            self.settings.dlq_topic, key=message.key, value=message.value, headers=headers
+        )
+        self.dead_lettered_total += 1
+        log.error(
+            "dead-lettered a record",
+            stage=stage,
+            error=error,
+            partition=message.partition,
+            offset=message.offset,
+            dlq_topic=self.settings.dlq_topic,
+        )

@@ -1,0 +1,1 @@
+"""The HTTP services: ingest (appends events to Kafka) and query (serves the read models)."""

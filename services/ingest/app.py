@@ -1,0 +1,132 @@
+"""POST /v1/events: validate the whole request, append it to Kafka, answer once acknowledged."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from litestar import Litestar, Request, post
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+
+from events import InvalidEvents, Limits, MalformedRequest, decode_request, encode_record
+from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
+from services.health import health_router
+
+log = structlog.get_logger("threadlog.ingest")
+
+
+class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where ingest appends, and what it accepts."""
+
+    kafka_bootstrap_servers: str
+    topic: str
+    limits: Limits = Limits()
+    max_body_bytes: int = 16 * 1024 * 1024
+    produce_timeout_s: float = 10.0
+
+
+class Accepted(msgspec.Struct, frozen=True):
+    """Where one accepted event now lives in the log."""
+
+    id: str
+    partition: int
+    offset: int
+
+
+class AcceptedEvents(msgspec.Struct, frozen=True):
+    """The 202 answer: every event of the request, in request order."""
+
+    accepted: list[Accepted]
+
+
+def _producer(state: State) -> AIOKafkaProducer:
+    producer: AIOKafkaProducer = state.producer
+    return producer
+
+
+@post("/v1/events", status_code=202, summary="Append events to the log")
+async def post_events(request: Request[Any, Any, Any], state: State) -> AcceptedEvents:
+    """One CloudEvents envelope or an array of up to 1,000; all valid, or none is appended."""
+    settings: IngestSettings = state.settings
+    try:
+        envelopes = decode_request(await request.body(), settings.limits)
+    except MalformedRequest as error:
+        raise ApiError(400, "malformed_json", str(error)) from error
+    except InvalidEvents as error:
+        raise ApiError(
+            422,
+            "invalid_events",
+            f"{len(error.problems)} problem(s) in the request; nothing was appended. Fix them and"
+            " post the whole request again.",
+            details_from_problems(error.problems),
+        ) from error
+    producer = _producer(state)
+    try:
+        async with asyncio.timeout(settings.produce_timeout_s):
+            pending = []
+            for envelope in envelopes:
+                key, value, headers = encode_record(envelope)
+                pending.append(
+                    await producer.send(settings.topic, key=key, value=value, headers=headers)
+                )
+            written = await asyncio.gather(*pending)
+    except (TimeoutError, KafkaError) as error:
+        log.warning("kafka did not acknowledge", error=repr(error), events=len(envelopes))
+        raise ApiError(
+            503,
+            "kafka_unavailable",
+            f"Kafka at {settings.kafka_bootstrap_servers} did not acknowledge within"
+            f" {settings.produce_timeout_s:g} s; nothing is acknowledged. Retry the same request:"
+            " events that carry an id are applied once however often they are posted.",
+            headers={"Retry-After": "1"},
+        ) from error
+    return AcceptedEvents(
+        [
+            Accepted(id=envelope.id, partition=meta.partition, offset=meta.offset)
+            for envelope, meta in zip(envelopes, written, strict=True)
+        ]
+    )
+
+
+async def _kafka_ready(state: State) -> None:
+    settings: IngestSettings = state.settings
+    async with asyncio.timeout(2):
+        partitions = await _producer(state).partitions_for(settings.topic)
+    if not partitions:
+        raise RuntimeError(f"topic {settings.topic} does not exist; run `threadlog init`")
+
+
+def create_app(settings: IngestSettings) -> Litestar:
+    """The ingest ASGI app; one idempotent producer per process, made at startup."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=int(settings.produce_timeout_s * 1000),
+        )
+        await producer.start()
+        app.state.producer = producer
+        log.info("ingest ready", kafka=settings.kafka_bootstrap_servers, topic=settings.topic)
+        try:
+            yield
+        finally:
+            await producer.stop()
+
+    return Litestar(
+        route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],
+        lifespan=[lifespan],
+        state=State({"settings": settings}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(title="threadlog ingest", version="1.0.0"),
+        debug=False,
+    )

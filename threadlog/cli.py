@@ -1,0 +1,101 @@
+"""The `threadlog` command: run a service or the worker, create topics and tables, run the demo."""
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+import asyncpg
+import structlog
+import uvicorn
+from litestar import Litestar
+
+from projections import Worker
+from projections.store import migrate
+from services.ingest import create_app as create_ingest_app
+from services.query import create_app as create_query_app
+from threadlog import logs
+from threadlog.demo import run_demo
+from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
+from threadlog.topics import ensure_topics
+
+log = structlog.get_logger("threadlog")
+
+
+async def _init(settings: Settings) -> None:
+    created = await ensure_topics(settings)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await migrate(conn, settings.pg_schema)
+    finally:
+        await conn.close()
+    print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
+
+
+async def _worker(settings: Settings) -> None:
+    worker = Worker(settings.worker())
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.request_stop)
+    async with worker:
+        await worker.run()
+
+
+def _serve(app_factory: Callable[[], Litestar], host: str, port: int) -> None:
+    uvicorn.run(
+        app_factory(),
+        host=host,
+        port=port,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _config(settings: Settings) -> None:
+    for name, var in ENVIRONMENT.items():
+        print(f"{var}={getattr(settings, name)}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the `threadlog` console script."""
+    parser = argparse.ArgumentParser(prog="threadlog", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init", help="create the Kafka topics and the Postgres tables if missing")
+    commands.add_parser("ingest", help="run the ingest service (POST /v1/events)")
+    commands.add_parser("query", help="run the query service (threads, timelines)")
+    commands.add_parser("worker", help="run the projection worker")
+    commands.add_parser(
+        "demo", help="post the demo thread and print it as the query service serves it"
+    )
+    commands.add_parser("config", help="print the effective configuration and its variables")
+    args = parser.parse_args(argv)
+    try:
+        settings = from_env()
+    except ConfigError as error:
+        sys.exit(f"threadlog: bad configuration: {error}")
+    logs.configure()
+    match args.command:
+        case "init":
+            asyncio.run(_init(settings))
+        case "ingest":
+            _serve(
+                lambda: create_ingest_app(settings.ingest()),
+                settings.ingest_host,
+                settings.ingest_port,
+            )
+        case "query":
+            _serve(
+                lambda: create_query_app(settings.query()), settings.query_host, settings.query_port
+            )
+        case "worker":
+            import uvloop
+
+            uvloop.run(_worker(settings))
+        case "demo":
+            run_demo(settings)
+        case "config":
+            _config(settings)

@@ -1,0 +1,98 @@
+"""Every setting, read from the environment once, with loopback defaults.
+
+Point threadlog at your own cluster with KAFKA_BOOTSTRAP_SERVERS and DATABASE_URL; the rest
+rarely needs changing.
+"""
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+from events import Limits
+from projections import WorkerSettings
+from services.ingest import IngestSettings
+from services.query import QuerySettings
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """The whole configuration of one threadlog deployment."""
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    database_url: str = "postgresql://threadlog@127.0.0.1:5432/threadlog"
+    pg_schema: str = "public"
+    topic: str = "threadlog.events"
+    dlq_topic: str = "threadlog.events.dlq"
+    topic_partitions: int = 12
+    topic_replication: int = 1
+    consumer_group: str = "threadlog-projections"
+    ingest_host: str = "127.0.0.1"
+    ingest_port: int = 8001
+    query_host: str = "127.0.0.1"
+    query_port: int = 8002
+    max_comment_chars: int = 10_000
+    max_batch_events: int = 1_000
+    worker_max_batch: int = 2_000
+
+    def ingest(self) -> IngestSettings:
+        """What the ingest service needs."""
+        return IngestSettings(
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            topic=self.topic,
+            limits=Limits(
+                max_comment_chars=self.max_comment_chars, max_batch_events=self.max_batch_events
+            ),
+        )
+
+    def query(self) -> QuerySettings:
+        """What the query service needs."""
+        return QuerySettings(database_url=self.database_url, pg_schema=self.pg_schema)
+
+    def worker(self) -> WorkerSettings:
+        """What the projection worker needs."""
+        return WorkerSettings(
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            topic=self.topic,
+            dlq_topic=self.dlq_topic,
+            database_url=self.database_url,
+            pg_schema=self.pg_schema,
+            group_id=self.consumer_group,
+            max_batch=self.worker_max_batch,
+        )
+
+    @property
+    def ingest_url(self) -> str:
+        """Base URL of the ingest service."""
+        return f"http://{self.ingest_host}:{self.ingest_port}"
+
+    @property
+    def query_url(self) -> str:
+        """Base URL of the query service."""
+        return f"http://{self.query_host}:{self.query_port}"
+
+
+_SPECIAL = {
+    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "database_url": "DATABASE_URL",
+}
+ENVIRONMENT: dict[str, str] = {
+    field.name: _SPECIAL.get(field.name, f"THREADLOG_{field.name.upper()}")
+    for field in msgspec.structs.fields(Settings)
+}
+"""Each setting's environment variable: KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, THREADLOG_*."""
+
+
+class ConfigError(Exception):
+    """A setting in the environment has a value threadlog cannot use."""
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> Settings:
+    """Settings from `environ` (default: the process environment), defaults for what is unset."""
+    env = os.environ if environ is None else environ
+    given = {name: env[var] for name, var in ENVIRONMENT.items() if env.get(var)}
+    try:
+        return msgspec.convert(given, Settings, strict=False)
+    except msgspec.ValidationError as error:
+        message, _, where = str(error).rpartition(" - at `$.")
+        var = ENVIRONMENT.get(where.rstrip("`"), where)
+        raise ConfigError(f"{var}={env.get(var)!r}: {message or error}") from error

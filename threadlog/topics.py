@@ -1,0 +1,41 @@
+"""Create the event topic and its dead-letter topic, kept forever: the log is the truth."""
+
+from contextlib import suppress
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from threadlog.settings import Settings
+
+# Unlimited retention by time and size: the read models are rebuilt from this log.
+_KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+async def ensure_topics(settings: Settings) -> list[str]:
+    """Create the topics that are missing; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [
+            NewTopic(
+                settings.topic,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+                topic_configs=_KEEP_FOREVER,
+            ),
+            NewTopic(
+                settings.dlq_topic,
+                num_partitions=1,
+                replication_factor=settings.topic_replication,
+                topic_configs=_KEEP_FOREVER,
+            ),
+        ]
+        missing = [topic for topic in wanted if topic.name not in existing]
+        if missing:
+            # Another process may create one between our list and our create; that is fine.
+            with suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+        return [topic.name for topic in missing]
+    finally:
+        await admin.close()
