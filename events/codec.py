@@ -59,9 +59,19 @@ _data_decoders = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.i
 _encoder = msgspec.json.Encoder()
 
 
+def _text_problems(index: int, data: Event) -> list[Problem]:
+    # JSON can carry NUL ("\u0000"), PostgreSQL text cannot. (msgspec itself refuses lone
+    # surrogates and invalid UTF-8 as malformed JSON.)
+    return [
+        Problem(index, f"data.{name}", "NUL characters are not allowed")
+        for name in data.__struct_fields__
+        if isinstance(value := getattr(data, name), str) and "\x00" in value
+    ]
+
+
 def _domain_problems(index: int, data: Event, limits: Limits | None) -> list[Problem]:
-    """Rules the type system cannot state: configurable limits and self-references."""
-    problems = []
+    """Rules the type system cannot state: configurable limits, storable text, self-references."""
+    problems = _text_problems(index, data)
     if isinstance(data, CommentPosted):
         if limits is not None and len(data.body) > limits.max_comment_chars:
             problems.append(
@@ -126,6 +136,9 @@ def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> 
             wire = _envelope_decoder.decode(raw)
         except msgspec.ValidationError as error:
             problems.append(problem_from_validation(index, error, ""))
+            continue
+        except msgspec.DecodeError as error:
+            problems.append(Problem(index, "$", f"Malformed JSON: {error}"))
             continue
         data, problem = _decode_data(index, wire.type, wire.data)
         if data is None:

@@ -38,7 +38,7 @@ _TRANSIENT = (
 )
 """Postgres failures that pass: retry the same batch, never skip it."""
 
-_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeError)
 """Postgres refusing a value: some record of the batch can never apply."""
 
 
@@ -174,7 +174,10 @@ class Worker:
                 try:
                     envelope = decode_record(message.headers, message.value)
                 except UndecodableRecord as error:
-                    await self._dead_letter(message, "decode", str(error))
+                    with structlog.contextvars.bound_contextvars(
+                        partition=message.partition, offset=message.offset
+                    ):
+                        await self._dead_letter(message, "decode", str(error))
                     envelope = None
                 records.append(Positioned(tp.topic, tp.partition, message.offset, envelope))
             next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
@@ -217,12 +220,18 @@ class Worker:
                     parked = [record._replace(envelope=None)]
                     return await self._apply(parked, next_offsets, raw)
                 log.warning("batch refused; applying record by record", error=str(error))
-                return sum(
-                    [
-                        await self._apply([r], {(r.topic, r.partition): r.offset + 1}, raw)
-                        for r in records
-                    ]
-                )
+                applied = 0
+                for r in records:
+                    # Every log line about this record names it, without passing it around.
+                    with structlog.contextvars.bound_contextvars(
+                        partition=r.partition,
+                        offset=r.offset,
+                        event_id=r.envelope.id if r.envelope else None,
+                    ):
+                        applied += await self._apply(
+                            [r], {(r.topic, r.partition): r.offset + 1}, raw
+                        )
+                return applied
 
     async def _dead_letter(self, message: ConsumerRecord, stage: str, error: str) -> None:
         assert self._producer is not None
@@ -239,11 +248,4 @@ class Worker:
             self.settings.dlq_topic, key=message.key, value=message.value, headers=headers
         )
         self.dead_lettered_total += 1
-        log.error(
-            "dead-lettered a record",
-            stage=stage,
-            error=error,
-            partition=message.partition,
-            offset=message.offset,
-            dlq_topic=self.settings.dlq_topic,
-        )
+        log.error("dead-lettered a record", stage=stage, error=error, dlq=self.settings.dlq_topic)

@@ -24,7 +24,9 @@ times = st.builds(
     _zones,
 )
 texts = st.text(
-    st.characters(codec="utf-8", exclude_categories=["Cs"]), min_size=1, max_size=20
+    st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"),
+    min_size=1,
+    max_size=20,
 ).filter(lambda s: s.strip() != "")
 
 articles = st.builds(

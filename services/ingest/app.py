@@ -2,7 +2,7 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 import msgspec
@@ -45,8 +45,46 @@ class AcceptedEvents(msgspec.Struct, frozen=True):
 
 
 def _producer(state: State) -> AIOKafkaProducer:
-    producer: AIOKafkaProducer = state.producer
+    producer: AIOKafkaProducer | None = state.producer
+    if producer is None:
+        settings: IngestSettings = state.settings
+        raise ApiError(
+            503,
+            "kafka_unavailable",
+            f"Not connected to Kafka at {settings.kafka_bootstrap_servers} yet; nothing was"
+            " appended. Retry shortly.",
+            headers={"Retry-After": "1"},
+        )
     return producer
+
+
+async def _connect(state: State, settings: IngestSettings) -> None:
+    """Connect the producer, retrying, so that ingest can start before Kafka does."""
+    delay = 0.2
+    while True:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=2,
+            request_timeout_ms=int(settings.produce_timeout_s * 1000),
+        )
+        try:
+            await producer.start()
+        except KafkaError as error:
+            await producer.stop()
+            log.warning(
+                "kafka not reachable; retrying",
+                kafka=settings.kafka_bootstrap_servers,
+                error=repr(error),
+                in_s=delay,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
+        state.producer = producer
+        log.info("ingest connected", kafka=settings.kafka_bootstrap_servers, topic=settings.topic)
+        return
 
 
 @post("/v1/events", status_code=202, summary="Append events to the log")
@@ -106,20 +144,16 @@ def create_app(settings: IngestSettings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=2,
-            request_timeout_ms=int(settings.produce_timeout_s * 1000),
-        )
-        await producer.start()
-        app.state.producer = producer
-        log.info("ingest ready", kafka=settings.kafka_bootstrap_servers, topic=settings.topic)
+        app.state.producer = None
+        connecting = asyncio.create_task(_connect(app.state, settings))
         try:
             yield
         finally:
-            await producer.stop()
+            connecting.cancel()
+            with suppress(asyncio.CancelledError):
+                await connecting
+            if app.state.producer is not None:
+                await app.state.producer.stop()
 
     return Litestar(
         route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],
@@ -129,4 +163,6 @@ def create_app(settings: IngestSettings) -> Litestar:
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="threadlog ingest", version="1.0.0"),
         debug=False,
+        # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
+        logging_config=None,
     )

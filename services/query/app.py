@@ -10,7 +10,7 @@ import structlog
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from services.errors import EXCEPTION_HANDLERS, ApiError
 from services.health import health_router
@@ -19,7 +19,7 @@ from services.query.views import ThreadPage, TimelinePage
 
 log = structlog.get_logger("threadlog.query")
 
-Limit = Annotated[int, Parameter(ge=1, le=200, description="Items per page, 1-200")]
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page, 1-200")]
 
 
 class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,10 +39,10 @@ def _pool(state: State) -> "asyncpg.Pool[Any]":
 @get("/v1/articles/{article_id:str}/thread", summary="A page of an article's comment thread")
 async def get_thread(
     state: State,
-    article_id: str,
-    sort: Sort = "oldest",
+    article_id: FromPath[str],
+    sort: FromQuery[Sort] = "oldest",
     limit: Limit = 50,
-    cursor: str | None = None,
+    cursor: FromQuery[str | None] = None,
 ) -> ThreadPage:
     """Top-level comments by limit and cursor, each with all its replies nested, oldest first."""
     async with _pool(state).acquire() as conn:
@@ -58,7 +58,10 @@ async def get_thread(
 
 @get("/v1/authors/{author_id:str}/timeline", summary="An author's comments, newest first")
 async def get_timeline(
-    state: State, author_id: str, limit: Limit = 50, cursor: str | None = None
+    state: State,
+    author_id: FromPath[str],
+    limit: Limit = 50,
+    cursor: FromQuery[str | None] = None,
 ) -> TimelinePage:
     """Every comment of the author across articles, keyset-paginated."""
     async with _pool(state).acquire() as conn:
@@ -99,4 +102,6 @@ def create_app(settings: QuerySettings) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),
         debug=False,
+        # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
+        logging_config=None,
     )

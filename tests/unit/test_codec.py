@@ -172,3 +172,18 @@ def test_undecodable_records_say_why(
     """Records that are not threadlog events raise UndecodableRecord with the reason."""
     with pytest.raises(UndecodableRecord, match=why):
         decode_record(headers, value)
+
+
+def test_nul_is_refused_because_postgres_cannot_store_it() -> None:
+    """NUL passes JSON but not PostgreSQL text: ingest refuses it, naming the field."""
+    with pytest.raises(InvalidEvents) as caught:
+        decode_request(json.dumps(comment(body="a\u0000b")).encode(), Limits())
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("data.body", "NUL characters are not allowed")
+    ]
+
+
+def test_lone_surrogate_is_malformed_json() -> None:
+    """A lone surrogate escape is not Unicode text: the request is malformed (a 400)."""
+    with pytest.raises(MalformedRequest):
+        decode_request(json.dumps(comment(body="a\ud800b")).encode(), Limits())

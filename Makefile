@@ -1,0 +1,63 @@
+# threadlog: `make demo` runs the whole product, `make test` the whole suite. Both install what
+# they need (apt, mvn, pip) and start what they need (Kafka, PostgreSQL, the three processes).
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
+QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
+
+.PHONY: help venv up services demo test unit integration lint format bench-catchup down clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@deploy/bin/ensure-system
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), f"threadlog needs Python >= 3.11, found {sys.version}"'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check --upgrade pip
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+venv: $(VENV)/.installed ## create .venv with threadlog and its dependencies
+
+up: venv ## start Kafka and PostgreSQL (or wait for yours), create topics and tables
+	@deploy/bin/up
+	@$(BIN)/threadlog init
+
+services: up ## start the worker, the ingest and the query service in the background
+	@deploy/bin/proc start worker -- $(BIN)/threadlog worker
+	@deploy/bin/proc start ingest --wait-http $(INGEST_URL)/readyz -- $(BIN)/threadlog ingest
+	@deploy/bin/proc start query --wait-http $(QUERY_URL)/readyz -- $(BIN)/threadlog query
+
+demo: services ## run everything and load the demo thread, then print it as served
+	@$(BIN)/threadlog demo
+
+lint: venv ## ruff, mypy (strict) and the import contracts
+	@$(BIN)/ruff check .
+	@$(BIN)/ruff format --check .
+	@$(BIN)/mypy
+	@$(BIN)/lint-imports --no-cache
+
+format: venv ## format the code
+	@$(BIN)/ruff format .
+	@$(BIN)/ruff check --fix .
+
+unit: venv ## unit tests only (no servers needed)
+	@$(BIN)/pytest tests/unit -q
+
+test: lint up ## the whole suite on the real Kafka and PostgreSQL
+	@$(BIN)/pytest -q
+
+bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentPosted
+	@$(BIN)/python -m bench.catchup --events 100000
+
+down: ## stop everything we started
+	@deploy/bin/down
+
+clean: down ## stop everything and delete the state (Kafka log, database, venv)
+	rm -rf .state $(VENV)

@@ -1,0 +1,131 @@
+"""Catch-up benchmark: how fast one worker applies a backlog it has not seen.
+
+    python -m bench.catchup --events 100000 [--mixed]
+
+Appends the events to a fresh topic (12 partitions) first, then starts `threadlog worker` as its
+own process on a fresh schema and times it until every event is applied. Prints the figures with
+the conditions they were measured under; asserts nothing.
+"""
+
+import argparse
+import asyncio
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+import msgspec
+from aiokafka import AIOKafkaProducer
+
+from bench.workload import mixed_events
+from events import encode_record
+from projections.store import migrate
+from threadlog.settings import ENVIRONMENT, Settings, from_env
+from threadlog.topics import ensure_topics
+
+
+async def _produce(settings: Settings, count: int, mixed: bool) -> float:
+    events = mixed_events(count, articles=1000, only_posts=not mixed)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=20,
+        max_batch_size=256 * 1024,
+    )
+    await producer.start()
+    started = time.perf_counter()
+    try:
+        pending = []
+        for event in events:
+            key, value, headers = encode_record(event)
+            pending.append(
+                await producer.send(settings.topic, key=key, value=value, headers=headers)
+            )
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return time.perf_counter() - started
+
+
+async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
+    value = await conn.fetchval(
+        "select coalesce(sum(next_offset), 0) from projection_offsets where projection = $1",
+        projection,
+    )
+    return int(value)
+
+
+async def run(count: int, mixed: bool, batch: int) -> None:
+    tag = uuid.uuid4().hex[:8]
+    settings = msgspec.structs.replace(
+        from_env(),
+        topic=f"bench.catchup.{tag}",
+        dlq_topic=f"bench.catchup.{tag}.dlq",
+        consumer_group=f"bench-catchup-{tag}",
+        pg_schema=f"bench_catchup_{tag}",
+        worker_max_batch=batch,
+    )
+    await ensure_topics(settings)
+    conn = await asyncpg.connect(settings.database_url)
+    await migrate(conn, settings.pg_schema)
+    await conn.execute(f'set search_path to "{settings.pg_schema}"')
+    produce_s = await _produce(settings, count, mixed)
+    print(f"appended {count:,} events in {produce_s:.1f} s ({count / produce_s:,.0f}/s)")
+    env = dict(os.environ, THREADLOG_LOG_FORMAT="json")
+    env |= {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
+    started = time.perf_counter()
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "threadlog",
+        "worker",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    first = None
+    try:
+        while (done := await _applied(conn, "timelines")) < count:
+            if first is None and done > 0:
+                first = time.perf_counter()
+            if worker.returncode is not None:
+                sys.exit(f"the worker exited with {worker.returncode} after {done} events")
+            await asyncio.sleep(0.2)
+        finished = time.perf_counter()
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(worker.wait(), 15)
+    comments = await conn.fetchval("select count(*) from comments")
+    await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
+    await conn.close()
+    total = finished - started
+    steady = finished - (first or started)
+    print(
+        f"worker applied {count:,} {'mixed' if mixed else 'CommentPosted'} events"
+        f" ({comments:,} comments stored) in {total:.1f} s from process start:"
+        f" {count / total:,.0f} events/s; {count / steady:,.0f} events/s from the first commit"
+    )
+    print(
+        f"conditions: {os.cpu_count()} cores, {platform.python_implementation()}"
+        f" {platform.python_version()}, worker batch {batch}, 12 partitions, 1000 articles;"
+        " Kafka, PostgreSQL and the worker on this one machine"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--mixed", action="store_true", help="posts, replies, flags, retries")
+    parser.add_argument("--batch", type=int, default=2000, help="worker max records per batch")
+    args = parser.parse_args()
+    asyncio.run(run(args.events, args.mixed, args.batch))
+
+
+if __name__ == "__main__":
+    main()

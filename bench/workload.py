@@ -1,0 +1,80 @@
+"""A deterministic, realistic mix of events for crash tests and benchmarks.
+
+Posts and replies dominate, with flags and article updates sprinkled in, and about 1% of events
+sent twice (a producer retrying after a timeout).
+"""
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from events import ArticlePublished, CommentFlagged, CommentPosted, Envelope, Event
+
+
+def mixed_events(
+    count: int, *, articles: int = 50, seed: int = 7, only_posts: bool = False
+) -> list[Envelope]:
+    """`count` envelopes (retries included) over `articles` threads, reproducible by `seed`."""
+    rng = random.Random(seed)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    comments: dict[str, list[str]] = {f"art-{a}": [] for a in range(articles)}
+    log: list[Envelope] = []
+
+    def add(data: Event) -> None:
+        n = len(log)
+        log.append(
+            Envelope(
+                id=f"ev-{seed}-{n}",
+                type=type(data).__name__,
+                source="/workload",
+                time=start + timedelta(seconds=n),
+                data=data,
+            )
+        )
+
+    for article_id in comments:
+        add(
+            ArticlePublished(
+                article_id=article_id,
+                title=f"Story {article_id}",
+                url=f"https://news.example/{article_id}",
+            )
+        )
+    while len(log) < count:
+        article_id = f"art-{rng.randrange(articles)}"
+        thread = comments[article_id]
+        roll = rng.random()
+        if only_posts or roll < 0.85 or not thread:
+            comment_id = f"c{len(log)}"
+            parent = rng.choice(thread) if thread and rng.random() < 0.6 else None
+            add(
+                CommentPosted(
+                    article_id=article_id,
+                    comment_id=comment_id,
+                    author_id=f"user-{rng.randrange(500)}",
+                    author_name=f"User {rng.randrange(500)}",
+                    body=" ".join(
+                        rng.choice(("news", "agree", "no", "source?", "thanks", "wrong"))
+                        for _ in range(rng.randrange(3, 40))
+                    ),
+                    parent_id=parent,
+                )
+            )
+            thread.append(comment_id)
+        elif roll < 0.97:
+            add(
+                CommentFlagged(
+                    article_id=article_id,
+                    comment_id=rng.choice(thread),
+                    flagger_id=f"user-{rng.randrange(500)}",
+                    reason="spam",
+                )
+            )
+        else:
+            add(
+                ArticlePublished(
+                    article_id=article_id, title=f"Story {article_id}, updated {len(log)}"
+                )
+            )
+        if not only_posts and rng.random() < 0.01:
+            log.append(log[-1])
+    return log[:count]

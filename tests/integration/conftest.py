@@ -1,0 +1,156 @@
+"""Fixtures on the real Kafka and PostgreSQL that `make test` starts (deploy/bin/up).
+
+Each test gets its own topic, dead-letter topic, consumer group and Postgres schema, so tests
+share nothing and can run in any order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+from urllib.parse import urlparse
+
+import asyncpg
+import msgspec
+import pytest
+from aiokafka import AIOKafkaProducer
+from litestar.testing import AsyncTestClient
+
+from events import Envelope, encode_record
+from projections import Worker
+from projections.store import migrate
+from services.ingest import create_app as create_ingest_app
+from services.query import create_app as create_query_app
+from threadlog.settings import Settings, from_env
+from threadlog.topics import ensure_topics
+
+pytestmark = pytest.mark.integration
+
+
+def _reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def base_settings() -> Settings:
+    """The environment's settings; stops the run early, with the fix, when a server is down."""
+    settings = from_env()
+    kafka = settings.kafka_bootstrap_servers.split(",")[0]
+    host, _, port = kafka.rpartition(":")
+    pg = urlparse(settings.database_url)
+    for name, h, p in (
+        ("Kafka", host, int(port)),
+        ("PostgreSQL", pg.hostname or "127.0.0.1", pg.port or 5432),
+    ):
+        if not _reachable(h, p):
+            pytest.exit(
+                f"{name} at {h}:{p} is not reachable; `make up` starts it (or `make test`)", 2
+            )
+    return settings
+
+
+@pytest.fixture
+async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
+    """Settings with a fresh topic, dead-letter topic, consumer group and schema for one test."""
+    tag = uuid.uuid4().hex[:10]
+    settings = msgspec.structs.replace(
+        base_settings,
+        topic=f"test.{tag}.events",
+        dlq_topic=f"test.{tag}.events.dlq",
+        topic_partitions=3,
+        consumer_group=f"test-{tag}",
+        pg_schema=f"test_{tag}",
+    )
+    await ensure_topics(settings)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await migrate(conn, settings.pg_schema)
+        yield settings
+        await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection[Any]]:
+    """A connection to the test's schema."""
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings={"search_path": settings.pg_schema}
+    )
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def worker(settings: Settings) -> AsyncIterator[Worker]:
+    """A projection worker running in this process for the test's topic and schema."""
+    worker = Worker(msgspec.structs.replace(settings.worker(), poll_timeout_ms=100))
+    await worker.start()
+    task = asyncio.create_task(worker.run())
+    try:
+        yield worker
+    finally:
+        worker.request_stop()
+        await asyncio.wait_for(task, 10)
+        await worker.stop()
+
+
+@pytest.fixture
+async def ingest(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The ingest service, connected to Kafka, behind an HTTP test client."""
+    async with AsyncTestClient(create_ingest_app(settings.ingest())) as client:
+        await eventually(lambda: _ok(client, "/readyz"), what="ingest to connect to Kafka")
+        yield client
+
+
+@pytest.fixture
+async def query(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The query service on the test's schema behind an HTTP test client."""
+    async with AsyncTestClient(create_query_app(settings.query())) as client:
+        yield client
+
+
+@pytest.fixture
+async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain Kafka producer, to write records as any client could (including bad ones)."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+    )
+    await producer.start()
+    try:
+        yield producer
+    finally:
+        await producer.stop()
+
+
+async def _ok(client: AsyncTestClient[Any], path: str) -> bool:
+    return (await client.get(path)).status_code == 200
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, what: str, timeout_s: float = 30.0
+) -> None:
+    """Wait until `check` passes; fail naming `what` was awaited when it never does."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+async def produce(producer: AIOKafkaProducer, topic: str, events: list[Envelope]) -> None:
+    """Append events to `topic` as ingest does, and wait for every acknowledgement."""
+    pending = []
+    for event in events:
+        key, value, headers = encode_record(event)
+        pending.append(await producer.send(topic, key=key, value=value, headers=headers))
+    await asyncio.gather(*pending)

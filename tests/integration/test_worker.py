@@ -1,0 +1,175 @@
+"""The worker on the real Kafka and PostgreSQL: dead letters, refusals, and folding equivalence."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from bench.workload import mixed_events
+from events import Envelope
+from projections import PROJECTIONS, Worker
+from projections.memory import ReadModels
+from projections.store import Positioned, apply_batch, snapshot
+from tests.integration.conftest import eventually, produce
+from tests.strategies import event_logs
+from threadlog.settings import Settings
+
+
+async def read_all(settings: Settings, topic: str, expected: int) -> list[Any]:
+    """Every record of `topic`, waiting until `expected` have been read."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(20):
+            while len(records) < expected:
+                for batch in (await consumer.getmany(timeout_ms=200)).values():
+                    records.extend(batch)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def applied_offsets(db: asyncpg.Connection[Any], projection: str = "threads") -> int:
+    return int(
+        await db.fetchval(
+            "select coalesce(sum(next_offset), 0) from projection_offsets where projection = $1",
+            projection,
+        )
+    )
+
+
+async def test_undecodable_records_go_to_the_dead_letter_topic_and_the_worker_goes_on(
+    settings: Settings, worker: Worker, producer: AIOKafkaProducer, db: asyncpg.Connection[Any]
+) -> None:
+    """Records that are not events are parked whole, with the reason, and later events apply."""
+    good_headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"x1"),
+        ("ce_type", b"CommentPosted"),
+        ("ce_source", b"/t"),
+        ("ce_time", b"2024-01-01T00:00:00Z"),
+    ]
+    await producer.send_and_wait(
+        settings.topic, key=b"a1", value=b"{not json", headers=good_headers
+    )
+    await producer.send_and_wait(settings.topic, key=b"a1", value=b"hello", headers=[])
+    events = mixed_events(60, articles=1)
+    await produce(producer, settings.topic, events)
+
+    async def applied() -> bool:
+        return await applied_offsets(db) == 62
+
+    await eventually(applied, what="all 62 records consumed")
+    parked = await read_all(settings, settings.dlq_topic, 2)
+    assert [(r.key, r.value) for r in parked] == [(b"a1", b"{not json"), (b"a1", b"hello")]
+    headers = dict(parked[0].headers)
+    assert headers["ce_id"] == b"x1", "the original headers are kept"
+    assert headers["threadlog.dlq.stage"] == b"decode"
+    assert headers["threadlog.dlq.error"].startswith(b"data: Malformed JSON")
+    assert (headers["threadlog.dlq.topic"], headers["threadlog.dlq.offset"]) == (
+        settings.topic.encode(),
+        b"0",
+    )
+    assert worker.dead_lettered_total == 2
+    expected = ReadModels()
+    expected.fold(events)
+    assert await snapshot(db) == expected.snapshot()
+
+
+async def test_an_event_postgres_refuses_is_dead_lettered_alone(
+    settings: Settings, worker: Worker, producer: AIOKafkaProducer, db: asyncpg.Connection[Any]
+) -> None:
+    """When Postgres refuses one event of a batch, the batch is retried record by record: the
+    refused event is parked with the database's reason, every other event is applied."""
+    await db.execute("alter table comments add constraint no_poison check (body <> 'poison')")
+    events = mixed_events(40, articles=2, only_posts=True)
+    victim = events[20]
+    assert victim.type == "CommentPosted"
+    poisoned = Envelope(
+        id=victim.id,
+        type=victim.type,
+        source=victim.source,
+        time=victim.time,
+        data=victim.data.__class__(
+            **{
+                **{f: getattr(victim.data, f) for f in victim.data.__struct_fields__},
+                "body": "poison",
+            }
+        ),
+    )
+    events[20] = poisoned
+    await produce(producer, settings.topic, events)
+
+    async def applied() -> bool:
+        return await applied_offsets(db) == 40
+
+    await eventually(applied, what="all 40 records consumed")
+    [parked] = await read_all(settings, settings.dlq_topic, 1)
+    headers = dict(parked.headers)
+    assert headers["threadlog.dlq.stage"] == b"apply"
+    assert b"no_poison" in headers["threadlog.dlq.error"]
+    assert headers["ce_id"] == poisoned.id.encode()
+    expected = ReadModels()
+    expected.fold([e for e in events if e is not poisoned])
+    assert await snapshot(db) == expected.snapshot()
+
+
+def _partition(event: Envelope) -> int:
+    return sum(event.article_id.encode()) % 3
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@hypothesis_settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(log=event_logs(max_size=30), data=st.data())
+def test_postgres_equals_the_pure_fold_for_any_log_and_batching(
+    base_settings: Settings, log: list[Envelope], data: st.DataObject
+) -> None:
+    """Any event log, applied through the Postgres shell in batches of any size (including the
+    same records twice, as after a crash), leaves exactly the rows of the in-memory fold."""
+    positioned, counters = [], [0, 0, 0]
+    for event in log:
+        partition = _partition(event)
+        positioned.append(Positioned("t", partition, counters[partition], event))
+        counters[partition] += 1
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(positioned)), max_size=4)))
+    batches = [positioned[a:b] for a, b in zip([0, *cuts], [*cuts, len(positioned)], strict=True)]
+    replay = data.draw(st.integers(0, len(batches)))  # re-deliver an already applied batch
+
+    async def run() -> Any:
+        conn = await asyncpg.connect(base_settings.database_url)
+        try:
+            from projections.store import migrate
+
+            schema = "test_property"
+            await conn.execute(f"drop schema if exists {schema} cascade")
+            await migrate(conn, schema)
+            await conn.execute(f"set search_path to {schema}")
+            order = batches[:replay] + batches[max(replay - 1, 0) : replay] + batches[replay:]
+            for batch in order:
+                if not batch:
+                    continue
+                next_offsets: dict[tuple[str, int], int] = {}
+                for record in batch:
+                    next_offsets[(record.topic, record.partition)] = record.offset + 1
+                await apply_batch(conn, list(PROJECTIONS.values()), batch, next_offsets)
+            return await snapshot(conn)
+        finally:
+            await conn.close()
+
+    expected = ReadModels()
+    expected.fold(log)
+    assert asyncio.run(run()) == expected.snapshot()
