@@ -28,9 +28,13 @@ from projections.store import migrate
 from threadlog.settings import ENVIRONMENT, Settings, from_env
 from threadlog.topics import ensure_topics
 
+ARTICLES = 1000
+
 
 async def _produce(settings: Settings, count: int, mixed: bool) -> float:
-    events = mixed_events(count, articles=1000, only_posts=not mixed)
+    # The articles are published first and come on top of `count`, so that a run of
+    # --events 100000 is 100,000 comment events.
+    events = mixed_events(count + ARTICLES, articles=ARTICLES, only_posts=not mixed)
     producer = AIOKafkaProducer(
         bootstrap_servers=settings.kafka_bootstrap_servers,
         acks="all",
@@ -76,7 +80,10 @@ async def run(count: int, mixed: bool, batch: int) -> None:
     await migrate(conn, settings.pg_schema)
     await conn.execute(f'set search_path to "{settings.pg_schema}"')
     produce_s = await _produce(settings, count, mixed)
-    print(f"appended {count:,} events in {produce_s:.1f} s ({count / produce_s:,.0f}/s)")
+    total_events = count + ARTICLES
+    print(
+        f"appended {total_events:,} events in {produce_s:.1f} s ({total_events / produce_s:,.0f}/s)"
+    )
     env = dict(os.environ, THREADLOG_LOG_FORMAT="json")
     env |= {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
     started = time.perf_counter()
@@ -91,7 +98,7 @@ async def run(count: int, mixed: bool, batch: int) -> None:
     )
     first = None
     try:
-        while (done := await _applied(conn, "timelines")) < count:
+        while (done := await _applied(conn, "timelines")) < total_events:
             if first is None and done > 0:
                 first = time.perf_counter()
             if worker.returncode is not None:
@@ -106,14 +113,15 @@ async def run(count: int, mixed: bool, batch: int) -> None:
     await conn.close()
     total = finished - started
     steady = finished - (first or started)
+    kind = "mixed comment events" if mixed else "CommentPosted"
     print(
-        f"worker applied {count:,} {'mixed' if mixed else 'CommentPosted'} events"
-        f" ({comments:,} comments stored) in {total:.1f} s from process start:"
-        f" {count / total:,.0f} events/s; {count / steady:,.0f} events/s from the first commit"
+        f"worker applied {ARTICLES:,} ArticlePublished + {count:,} {kind} ({comments:,} comments"
+        f" stored) in {total:.1f} s from process start: {total_events / total:,.0f} events/s;"
+        f" {total_events / steady:,.0f} events/s from the first commit"
     )
     print(
         f"conditions: {os.cpu_count()} cores, {platform.python_implementation()}"
-        f" {platform.python_version()}, worker batch {batch}, 12 partitions, 1000 articles;"
+        f" {platform.python_version()}, worker batch {batch}, 12 partitions, {ARTICLES} articles;"
         " Kafka, PostgreSQL and the worker on this one machine"
     )
 
