@@ -35,7 +35,12 @@ services: up ## start the worker, the ingest and the query service in the backgr
 	@deploy/bin/proc start query --wait-http $(QUERY_URL)/readyz -- $(BIN)/threadlog query
 
 demo: services ## run everything and load the demo thread, then print it as served
-	@$(BIN)/threadlog demo
+	@$(BIN)/threadlog keys demo .state/demo-key
+	@THREADLOG_API_KEY="$$(cat .state/demo-key)" $(BIN)/threadlog demo
+	@echo "Writes need an API key. The demo's (scopes produce, moderate) is in .state/demo-key:"
+	@echo "  curl -s $(INGEST_URL)/v1/events -H \"Authorization: Bearer \$$(cat .state/demo-key)\" \\"
+	@echo "    -H 'content-type: application/json' -d '{\"type\": \"CommentPosted\", \"data\": {...}}'"
+	@echo "  Make your own: $(BIN)/threadlog keys create --name NAME --scope produce"
 
 lint: venv ## ruff, mypy (strict) and the import contracts
 	@$(BIN)/ruff check .

@@ -13,9 +13,10 @@ from litestar import Litestar
 
 from projections import Worker
 from projections.store import migrate
+from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
-from threadlog import logs
+from threadlog import keys, logs
 from threadlog.demo import run_demo
 from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
 from threadlog.topics import ensure_topics
@@ -28,6 +29,7 @@ async def _init(settings: Settings) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate(conn, settings.pg_schema)
+        await migrate_keys(conn, settings.pg_schema)
     finally:
         await conn.close()
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
@@ -72,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "demo", help="post the demo thread and print it as the query service serves it"
     )
     commands.add_parser("config", help="print the effective configuration and its variables")
+    keys.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -96,6 +99,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
             uvloop.run(_worker(settings))
         case "demo":
+            keys.send_key_from_env()
             run_demo(settings)
         case "config":
             _config(settings)
+        case "keys":
+            keys.run(settings, args)

@@ -11,6 +11,7 @@ import msgspec
 
 from events import Limits
 from projections import WorkerSettings
+from services.auth import AuthSettings
 from services.ingest import IngestSettings
 from services.query import QuerySettings
 
@@ -33,6 +34,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_comment_chars: int = 10_000
     max_batch_events: int = 1_000
     worker_max_batch: int = 2_000
+    auth_refresh_s: float = 2.0
+    auth_max_stale_s: float = 30.0
+    db_timeout_s: float = 5.0
+    rate_limit_per_s: float = 50.0
+    rate_limit_burst: float = 200.0
+    reads_require_key: bool = False
+    max_inflight_requests: int = 100
 
     def ingest(self) -> IngestSettings:
         """What the ingest service needs."""
@@ -42,11 +50,28 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             limits=Limits(
                 max_comment_chars=self.max_comment_chars, max_batch_events=self.max_batch_events
             ),
+            auth=self.auth(),
         )
 
     def query(self) -> QuerySettings:
         """What the query service needs."""
-        return QuerySettings(database_url=self.database_url, pg_schema=self.pg_schema)
+        return QuerySettings(
+            database_url=self.database_url, pg_schema=self.pg_schema, auth=self.auth()
+        )
+
+    def auth(self) -> AuthSettings:
+        """Where both services read the API keys, and the limits they apply to each key."""
+        return AuthSettings(
+            database_url=self.database_url,
+            pg_schema=self.pg_schema,
+            refresh_s=self.auth_refresh_s,
+            max_stale_s=self.auth_max_stale_s,
+            db_timeout_s=self.db_timeout_s,
+            rate_per_s=self.rate_limit_per_s,
+            burst=self.rate_limit_burst,
+            reads_require_key=self.reads_require_key,
+            max_inflight=self.max_inflight_requests,
+        )
 
     def worker(self) -> WorkerSettings:
         """What the projection worker needs."""

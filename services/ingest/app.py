@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from events import InvalidEvents, Limits, MalformedRequest, decode_request, encode_record
+from services.auth import Admission, AuthSettings, ingest_rule, require_event_scopes
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
 
@@ -25,6 +26,7 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
 
     kafka_bootstrap_servers: str
     topic: str
+    auth: AuthSettings
     limits: Limits = Limits()
     max_body_bytes: int = 16 * 1024 * 1024
     produce_timeout_s: float = 10.0
@@ -103,12 +105,16 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
             " post the whole request again.",
             details_from_problems(error.problems),
         ) from error
+    producer_key = require_event_scopes(request, [envelope.type for envelope in envelopes])
     producer = _producer(state)
     try:
         async with asyncio.timeout(settings.produce_timeout_s):
             pending = []
             for envelope in envelopes:
                 key, value, headers = encode_record(envelope)
+                # A CloudEvents extension attribute: which key produced the event, so that
+                # moderation can trace a flood to its key (the name; the key is never stored).
+                headers.append(("ce_producerkey", producer_key.name.encode()))
                 pending.append(
                     await producer.send(settings.topic, key=key, value=value, headers=headers)
                 )
@@ -141,6 +147,7 @@ async def _kafka_ready(state: State) -> None:
 
 def create_app(settings: IngestSettings) -> Litestar:
     """The ingest ASGI app; one idempotent producer per process, made at startup."""
+    admission = Admission(settings.auth, ingest_rule)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -157,7 +164,9 @@ def create_app(settings: IngestSettings) -> Litestar:
 
     return Litestar(
         route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],
-        lifespan=[lifespan],
+        lifespan=[lifespan, admission.lifespan],
+        guards=[admission.guard],
+        middleware=[admission.middleware],
         state=State({"settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,

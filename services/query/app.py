@@ -12,6 +12,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS, ApiError
 from services.health import health_router
 from services.query.reads import Sort, read_thread, read_timeline
@@ -26,6 +27,7 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the read models live."""
 
     database_url: str
+    auth: AuthSettings
     pg_schema: str = "public"
     pool_size: int = 10
     statement_timeout_ms: int = 5000
@@ -75,6 +77,7 @@ async def _postgres_ready(state: State) -> None:
 
 def create_app(settings: QuerySettings) -> Litestar:
     """The query ASGI app; one asyncpg pool per process, made at startup."""
+    admission = Admission(settings.auth, query_rule(settings.auth.reads_require_key))
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -82,6 +85,10 @@ def create_app(settings: QuerySettings) -> Litestar:
             settings.database_url,
             min_size=1,
             max_size=settings.pool_size,
+            # Every call has a bound: connecting, and each statement on the client's side too
+            # (statement_timeout alone cannot fire when the server or the network is gone).
+            timeout=settings.auth.db_timeout_s,
+            command_timeout=settings.statement_timeout_ms / 1000 + 1,
             server_settings={
                 "search_path": settings.pg_schema,
                 "statement_timeout": str(settings.statement_timeout_ms),
@@ -97,7 +104,9 @@ def create_app(settings: QuerySettings) -> Litestar:
 
     return Litestar(
         route_handlers=[get_thread, get_timeline, health_router(_postgres_ready, "PostgreSQL")],
-        lifespan=[lifespan],
+        lifespan=[lifespan, admission.lifespan],
+        guards=[admission.guard],
+        middleware=[admission.middleware],
         state=State({"settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),

@@ -22,6 +22,8 @@ from litestar.testing import AsyncTestClient
 from events import Envelope, encode_record
 from projections import Worker
 from projections.store import migrate
+from services.auth import create_key
+from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
 from threadlog.settings import Settings, from_env
@@ -67,11 +69,15 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
         topic_partitions=3,
         consumer_group=f"test-{tag}",
         pg_schema=f"test_{tag}",
+        # Tests post as fast as they can; the rate limit has tests of its own.
+        rate_limit_per_s=100_000.0,
+        rate_limit_burst=100_000.0,
     )
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate(conn, settings.pg_schema)
+        await migrate_keys(conn, settings.pg_schema)
         yield settings
         await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
     finally:
@@ -104,18 +110,42 @@ async def worker(settings: Settings) -> AsyncIterator[Worker]:
         await worker.stop()
 
 
+MakeKey = Callable[[str, list[str]], Awaitable[str]]
+"""`await make_key(name, scopes)`: a new API key in the test's schema."""
+
+
 @pytest.fixture
-async def ingest(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    """The ingest service, connected to Kafka, behind an HTTP test client."""
+def make_key(settings: Settings) -> MakeKey:
+    """Creates API keys in the test's schema; make them before the app that must know them."""
+
+    async def make(name: str, scopes: list[str]) -> str:
+        conn = await asyncpg.connect(
+            settings.database_url, server_settings={"search_path": settings.pg_schema}
+        )
+        try:
+            return await create_key(conn, name, scopes)
+        finally:
+            await conn.close()
+
+    return make
+
+
+@pytest.fixture
+async def ingest(settings: Settings, make_key: MakeKey) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The ingest service, connected to Kafka, behind an HTTP test client with an admin key."""
+    key = await make_key("test-admin", ["admin"])
     async with AsyncTestClient(create_ingest_app(settings.ingest())) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         await eventually(lambda: _ok(client, "/readyz"), what="ingest to connect to Kafka")
         yield client
 
 
 @pytest.fixture
-async def query(settings: Settings) -> AsyncIterator[AsyncTestClient[Any]]:
-    """The query service on the test's schema behind an HTTP test client."""
+async def query(settings: Settings, make_key: MakeKey) -> AsyncIterator[AsyncTestClient[Any]]:
+    """The query service on the test's schema behind an HTTP test client with an admin key."""
+    key = await make_key("test-admin-reader", ["admin"])
     async with AsyncTestClient(create_query_app(settings.query())) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         yield client
 
 

@@ -6,7 +6,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from litestar.testing import AsyncTestClient
 
 from projections import Worker
-from tests.integration.conftest import eventually
+from tests.integration.conftest import MakeKey, eventually
 from threadlog.demo_thread import ARTICLE_ID, demo_events
 from threadlog.settings import Settings
 
@@ -140,28 +140,34 @@ async def test_ingest_errors_share_one_shape(ingest: Client) -> None:
     assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
 
 
-async def test_too_large_body_is_413(settings: Settings) -> None:
+async def test_too_large_body_is_413(settings: Settings, make_key: MakeKey) -> None:
     """A body over the size limit is refused with 413 before it is read whole."""
     import msgspec
 
     from services.ingest import create_app
 
+    key = await make_key("big", ["produce"])
     app = create_app(msgspec.structs.replace(settings.ingest(), max_body_bytes=1000))
     async with AsyncTestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         response = await client.post("/v1/events", json=comment("e", "c") | {"source": "x" * 2000})
     assert (response.status_code, response.json()["error"]["code"]) == (413, "too_large")
 
 
-async def test_kafka_down_gives_503_and_nothing_acknowledged(settings: Settings) -> None:
+async def test_kafka_down_gives_503_and_nothing_acknowledged(
+    settings: Settings, make_key: MakeKey
+) -> None:
     """With Kafka unreachable, ingest starts, is not ready, and answers 503 with Retry-After."""
     import msgspec
 
     from services.ingest import create_app
 
+    key = await make_key("down", ["produce"])
     app = create_app(
         msgspec.structs.replace(settings.ingest(), kafka_bootstrap_servers="127.0.0.1:1")
     )
     async with AsyncTestClient(app) as client:
+        client.headers["Authorization"] = f"Bearer {key}"
         response = await client.post("/v1/events", json=comment("e", "c"))
         assert response.status_code == 503
         assert response.json()["error"]["code"] == "kafka_unavailable"
