@@ -98,7 +98,7 @@ async def run(count: int, mixed: bool, batch: int) -> None:
     )
     first = None
     try:
-        while (done := await _applied(conn, "timelines")) < total_events:
+        while (done := await _applied(conn, "threads")) < total_events:
             if first is None and done > 0:
                 first = time.perf_counter()
             if worker.returncode is not None:

@@ -12,7 +12,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from events.catalog import EVENT_TYPES, CommentPosted, Event, EventType
+from events.catalog import EVENT_TYPES, CommentEdited, CommentPosted, Event, EventType
 from events.envelope import Envelope
 from events.fields import Id, Source, Timestamp
 from events.limits import Limits
@@ -72,7 +72,7 @@ def _text_problems(index: int, data: Event) -> list[Problem]:
 def _domain_problems(index: int, data: Event, limits: Limits | None) -> list[Problem]:
     """Rules the type system cannot state: configurable limits, storable text, self-references."""
     problems = _text_problems(index, data)
-    if isinstance(data, CommentPosted):
+    if isinstance(data, CommentPosted | CommentEdited):
         if limits is not None and len(data.body) > limits.max_comment_chars:
             problems.append(
                 Problem(
@@ -81,8 +81,8 @@ def _domain_problems(index: int, data: Event, limits: Limits | None) -> list[Pro
             )
         if not data.body.strip():
             problems.append(Problem(index, "data.body", "Expected text, got only whitespace"))
-        if data.parent_id == data.comment_id:
-            problems.append(Problem(index, "data.parent_id", "A comment cannot reply to itself"))
+    if isinstance(data, CommentPosted) and data.parent_id == data.comment_id:
+        problems.append(Problem(index, "data.parent_id", "A comment cannot reply to itself"))
     return problems
 
 
@@ -173,7 +173,7 @@ def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, byt
         ("ce_time", envelope.time.isoformat().encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
-    return envelope.article_id.encode(), _encoder.encode(envelope.data), headers
+    return envelope.key.encode(), _encoder.encode(envelope.data), headers
 
 
 def decode_record(headers: Headers, value: bytes | None) -> Envelope:

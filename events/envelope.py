@@ -22,6 +22,6 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     specversion: str = "1.0"
 
     @property
-    def article_id(self) -> str:
-        """The thread this event belongs to, and the Kafka key it is stored under."""
-        return self.data.article_id
+    def key(self) -> str:
+        """The Kafka key: the article id, or `author:<id>` for an author's events."""
+        return self.data.key

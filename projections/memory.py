@@ -1,4 +1,4 @@
-"""The reference fold: every read model in memory, with the same rules as the Postgres shell.
+"""The reference fold: the whole threads model in memory, decided by the same `evolve`.
 
 Tests fold any sequence of events here and compare the result with what the worker wrote to
 Postgres, table by table, as sorted tuples (`Snapshot`).
@@ -6,13 +6,12 @@ Postgres, table by table, as sorted tuples (`Snapshot`).
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from events import Envelope
-from projections.rows import ArticleRow, CommentRow, FlagRow, TimelineItemRow
-from projections.threads import ThreadChanges, plan_threads
-from projections.timelines import TimelineChanges, plan_timelines
+from projections.lifecycle import evolve
+from projections.policy import Policy
+from projections.state import SHOWN, VISIBLE, State
 
 Snapshot = dict[str, list[tuple[object, ...]]]
 """Table name to its rows, as tuples in a fixed column order, sorted."""
@@ -20,7 +19,9 @@ Snapshot = dict[str, list[tuple[object, ...]]]
 
 def _normal(value: object) -> object:
     # Postgres hands timestamps back in UTC; events may carry any offset for the same instant.
-    return value.astimezone(UTC) if isinstance(value, datetime) else value
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return tuple(value) if isinstance(value, list) else value
 
 
 def normalized(rows: Iterable[tuple[object, ...]]) -> list[tuple[object, ...]]:
@@ -29,63 +30,58 @@ def normalized(rows: Iterable[tuple[object, ...]]) -> list[tuple[object, ...]]:
     return sorted(normal, key=lambda row: tuple((v is None, str(v)) for v in row))
 
 
-@dataclass
 class ReadModels:
-    """The threads and timelines models held in dicts."""
+    """Every row of the threads model, folded in memory."""
 
-    articles: dict[str, ArticleRow] = field(default_factory=dict)
-    comments: dict[tuple[str, str], CommentRow] = field(default_factory=dict)
-    flags: dict[tuple[str, str, str], FlagRow] = field(default_factory=dict)
-    timeline: dict[tuple[str, str], TimelineItemRow] = field(default_factory=dict)
-    titles: dict[str, str] = field(default_factory=dict)
-    seen_ids: set[str] = field(default_factory=set)
-
-    def apply_threads(self, changes: ThreadChanges) -> None:
-        """Apply a batch's thread changes as `threads_store.write_threads` does."""
-        for article in changes.articles:
-            existing = self.articles.get(article.article_id)
-            if existing is not None:
-                article = ArticleRow(
-                    article_id=article.article_id,
-                    title=article.title,
-                    url=article.url,
-                    author=article.author,
-                    published_at=existing.published_at,
-                )
-            self.articles[article.article_id] = article
-        for comment in changes.comments:
-            self.comments.setdefault((comment.article_id, comment.comment_id), comment)
-        for flag in changes.flags:
-            self.flags.setdefault((flag.article_id, flag.comment_id, flag.flagger_id), flag)
-
-    def apply_timelines(self, changes: TimelineChanges) -> None:
-        """Apply a batch's timeline changes as `timelines_store.write_timelines` does."""
-        for item in changes.items:
-            self.timeline.setdefault((item.article_id, item.comment_id), item)
-        for title in changes.titles:
-            self.titles[title.article_id] = title.title
+    def __init__(self, policy: Policy | None = None) -> None:
+        self.policy = policy or Policy()
+        self.state = State()
+        self.seen_ids: set[str] = set()
+        self.edits: list[tuple[object, ...]] = []
+        self.outcomes: dict[str, tuple[object, ...]] = {}
 
     def fold(self, events: Iterable[Envelope]) -> None:
-        """Apply events in log order, each event id once, in one batch."""
-        fresh = []
+        """Apply events in log order, each event id once."""
         for event in events:
-            if event.id not in self.seen_ids:
-                self.seen_ids.add(event.id)
-                fresh.append(event)
-        self.apply_threads(plan_threads(fresh))
-        self.apply_timelines(plan_timelines(fresh))
+            if event.id in self.seen_ids:
+                continue
+            self.seen_ids.add(event.id)
+            evolve(self.state, event, self.policy)
+        state = self.state
+        self.edits += [
+            (e.article_id, e.comment_id, e.version, e.body, e.replaced_at, e.editor_id)
+            for e in state.edits
+        ]
+        for o in state.outcomes.values():
+            self.outcomes[o.event_id] = (o.event_id, o.event_type, o.outcome, o.reason, o.at)
+        state.clear_changes()
 
     def snapshot(self) -> Snapshot:
         """Every table's rows with derived counts, in the column order of `store.snapshot`."""
+        s = self.state
         replies = Counter(
-            (c.article_id, c.parent_id) for c in self.comments.values() if c.parent_id is not None
+            (c.article_id, c.parent_id)
+            for c in s.comments.values()
+            if c.parent_id is not None and c.status in SHOWN
         )
-        flag_counts = Counter((f.article_id, f.comment_id) for f in self.flags.values())
-        per_article = Counter(c.article_id for c in self.comments.values())
+        visible = Counter(c.article_id for c in s.comments.values() if c.status == VISIBLE)
+        scores: Counter[tuple[str, str]] = Counter()
+        for (article_id, comment_id, _), vote in s.votes.items():
+            scores[(article_id, comment_id)] += vote
         return {
             "articles": normalized(
-                (a.article_id, a.title, a.url, a.author, a.published_at, per_article[a.article_id])
-                for a in self.articles.values()
+                (
+                    a.article_id,
+                    a.title,
+                    a.url,
+                    a.author,
+                    a.published_at,
+                    a.premoderated,
+                    a.closed,
+                    a.closed_reason,
+                    visible[a.article_id],
+                )
+                for a in s.articles.values()
             ),
             "comments": normalized(
                 (
@@ -97,18 +93,30 @@ class ReadModels:
                     c.body,
                     c.posted_at,
                     c.event_id,
-                    replies[(c.article_id, c.comment_id)],
-                    flag_counts[(c.article_id, c.comment_id)],
+                    c.status,
+                    c.hold_reasons,
+                    c.featured,
+                    c.approved,
+                    c.edited_at,
+                    c.edit_count,
+                    c.deleted_at,
+                    replies[c.key],
+                    len(s.flags.get(c.key, {})),
+                    scores[c.key],
                 )
-                for c in self.comments.values()
+                for c in s.comments.values()
             ),
             "flags": normalized(
                 (f.article_id, f.comment_id, f.flagger_id, f.reason, f.note, f.flagged_at)
-                for f in self.flags.values()
+                for flags in s.flags.values()
+                for f in flags.values()
             ),
-            "timeline_items": normalized(
-                (t.author_id, t.article_id, t.comment_id, t.body, t.posted_at)
-                for t in self.timeline.values()
+            "votes": normalized((*key, vote) for key, vote in s.votes.items() if vote),
+            "bans": normalized(
+                (b.author_id, b.banned_at, b.until, b.lifted_at, b.reason, b.moderator_id)
+                for bans in s.bans.values()
+                for b in bans
             ),
-            "timeline_articles": normalized(self.titles.items()),
+            "comment_edits": normalized(self.edits),
+            "event_outcomes": normalized(self.outcomes.values()),
         }

@@ -1,32 +1,45 @@
-"""The projections the worker runs, each a pure planner paired with its Postgres writer."""
+"""The projections the worker runs. Each folds a batch with the pure rules and writes the result."""
 
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
 
 from events import Envelope
+from projections.lifecycle import evolve
+from projections.policy import Policy
 from projections.sql_rows import Conn
-from projections.threads import plan_threads
-from projections.threads_store import write_threads
-from projections.timelines import plan_timelines
-from projections.timelines_store import write_timelines
+from projections.threads_store import load_state, write_state
 
-C = TypeVar("C")
+
+class Projection(Protocol):
+    """A read model the worker keeps: a short name, and how to apply a batch in a transaction."""
+
+    @property
+    def name(self) -> str:
+        """The short name operators use (`threads`)."""
+
+    async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
+        """Apply `events` (new ones only, in log order) inside the caller's transaction."""
 
 
 @dataclass(frozen=True)
-class Projection(Generic[C]):
-    """A read model: `plan` folds events into changes (pure); `write` stores them (I/O)."""
+class Threads:
+    """Articles, comment trees with moderation state, votes, flags, bans and event outcomes.
 
-    name: str
-    plan: Callable[[Sequence[Envelope]], C]
-    write: Callable[[Conn, C], Awaitable[None]]
+    Author timelines are served from the same comments table, so they follow the same rules.
+    """
+
+    policy: Policy = field(default_factory=Policy)
+    name: str = "threads"
 
     async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
-        """Plan and write one batch, inside the caller's transaction."""
-        await self.write(conn, self.plan(events))
+        """Load what the events can read, fold them in memory, write back what changed."""
+        state = await load_state(conn, events)
+        for event in events:
+            evolve(state, event, self.policy)
+        await write_state(conn, state)
 
 
-THREADS: Projection[Any] = Projection("threads", plan_threads, write_threads)
-TIMELINES: Projection[Any] = Projection("timelines", plan_timelines, write_timelines)
-PROJECTIONS: dict[str, Projection[Any]] = {p.name: p for p in (THREADS, TIMELINES)}
+def build_projections(policy: Policy) -> dict[str, Projection]:
+    """Every projection by name, configured with `policy`."""
+    return {"threads": Threads(policy)}

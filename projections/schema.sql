@@ -11,6 +11,9 @@ create table if not exists articles (
     published_at  timestamptz not null,
     comment_count integer not null default 0
 );
+alter table articles add column if not exists premoderated boolean not null default false;
+alter table articles add column if not exists closed boolean not null default false;
+alter table articles add column if not exists closed_reason text;
 
 create table if not exists comments (
     article_id  text not null,
@@ -25,12 +28,36 @@ create table if not exists comments (
     flag_count  integer not null default 0,
     primary key (article_id, comment_id)
 );
--- A thread's first page: top-level comments in time order, keyset-paginated.
+-- visible | pending (held for a moderator) | rejected | deleted (a tombstone)
+alter table comments add column if not exists status text not null default 'visible';
+alter table comments add column if not exists hold_reasons text[] not null default '{}';
+alter table comments add column if not exists featured boolean not null default false;
+alter table comments add column if not exists approved boolean not null default false;
+alter table comments add column if not exists edited_at timestamptz;
+alter table comments add column if not exists edit_count integer not null default 0;
+alter table comments add column if not exists deleted_at timestamptz;
+alter table comments add column if not exists score integer not null default 0;
+
+-- A thread's first page, oldest or newest first: top-level comments in time order.
 create index if not exists comments_top_level
     on comments (article_id, posted_at, comment_id) where parent_id is null;
--- Walking down the tree from a page of top-level comments.
-create index if not exists comments_replies
-    on comments (article_id, parent_id) where parent_id is not null;
+-- ... and by score, featured first (sort=top).
+create index if not exists comments_top_level_by_score
+    on comments (article_id, featured desc, score desc, posted_at, comment_id)
+    where parent_id is null;
+-- Walking down the tree a page of replies at a time.
+drop index if exists comments_replies;
+create index if not exists comments_replies_in_order
+    on comments (article_id, parent_id, posted_at, comment_id) where parent_id is not null;
+-- Author timelines, newest first.
+create index if not exists comments_by_author
+    on comments (author_id, posted_at desc, article_id desc, comment_id desc);
+-- Permalinks by comment id alone.
+create index if not exists comments_by_id on comments (comment_id);
+-- The moderation queue.
+create index if not exists comments_to_moderate
+    on comments (flag_count desc, posted_at, article_id, comment_id)
+    where status = 'pending' or (flag_count > 0 and status = 'visible' and not approved);
 
 create table if not exists flags (
     article_id text not null,
@@ -42,22 +69,47 @@ create table if not exists flags (
     primary key (article_id, comment_id, flagger_id)
 );
 
--- timelines: each author's comments, newest first ---------------------------------------------
-create table if not exists timeline_items (
-    author_id  text not null,
+create table if not exists votes (
     article_id text not null,
     comment_id text not null,
-    body       text not null,
-    posted_at  timestamptz not null,
-    primary key (article_id, comment_id)
+    voter_id   text not null,
+    vote       smallint not null,
+    primary key (article_id, comment_id, voter_id)
 );
-create index if not exists timeline_items_by_author
-    on timeline_items (author_id, posted_at desc, article_id desc, comment_id desc);
 
-create table if not exists timeline_articles (
-    article_id text primary key,
-    title      text not null
+create table if not exists comment_edits (
+    article_id  text not null,
+    comment_id  text not null,
+    version     integer not null,
+    body        text not null,
+    replaced_at timestamptz not null,
+    editor_id   text not null,
+    primary key (article_id, comment_id, version)
 );
+
+create table if not exists bans (
+    author_id    text not null,
+    banned_at    timestamptz not null,
+    until        timestamptz,
+    lifted_at    timestamptz,
+    reason       text,
+    moderator_id text not null
+);
+create index if not exists bans_by_author on bans (author_id);
+
+-- What became of each event: GET /v1/events/{id}.
+create table if not exists event_outcomes (
+    event_id   text primary key,
+    event_type text not null,
+    outcome    text not null,
+    reason     text,
+    at         timestamptz not null
+);
+
+-- Timelines are served from `comments` (comments_by_author), so that they follow every edit,
+-- deletion, moderation and ban exactly as the thread does; the first version's tables go.
+drop table if exists timeline_items;
+drop table if exists timeline_articles;
 
 -- bookkeeping: what each projection has applied -----------------------------------------------
 -- The next offset to read per partition, written in the same transaction as the rows above.

@@ -1,45 +1,49 @@
-"""Set-based writes of row Structs: one statement per table and batch, never one per event."""
+"""Set-based writes: one statement per table and batch, never one per event."""
 
 from collections.abc import Sequence
-from datetime import datetime
-from functools import cache
-from typing import Any, TypeAlias, get_args
+from typing import Any, TypeAlias
 
 import asyncpg
-import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 """A connection, pooled or not: the shells take either."""
 
-
-def _pg_type(annotation: Any) -> str:
-    kinds = set(get_args(annotation)) or {annotation}
-    if datetime in kinds:
-        return "timestamptz"
-    if int in kinds:
-        return "bigint"
-    return "text"
+Columns = dict[str, str]
+"""Column name to its PostgreSQL type, in the order of the row tuples."""
 
 
-@cache
-def _insert_head(row_type: type[msgspec.Struct], table: str) -> tuple[tuple[str, ...], str]:
-    fields = msgspec.structs.fields(row_type)
-    names = tuple(f.name for f in fields)
-    arrays = ", ".join(f"${i}::{_pg_type(f.type)}[]" for i, f in enumerate(fields, start=1))
-    head = f"insert into {table} ({', '.join(names)}) select * from unnest({arrays})"
-    return names, head
+def _wire_type(kind: str) -> str:
+    # unnest() flattens arrays of arrays, so a text[] column travels as JSON text per row.
+    return "text" if kind == "text[]" else kind
+
+
+def _select(name: str, kind: str) -> str:
+    if kind == "text[]":
+        return f"array(select jsonb_array_elements_text(r.{name}::jsonb))"
+    return f"r.{name}"
 
 
 async def insert_rows(
     conn: Conn,
     table: str,
-    rows: Sequence[msgspec.Struct],
+    columns: Columns,
+    rows: Sequence[Sequence[Any]],
     on_conflict: str = "on conflict do nothing",
 ) -> None:
-    """Insert `rows` (all of one Struct type, whose fields are the columns) with one statement."""
+    """Insert `rows` (tuples in the order of `columns`) with one `INSERT ... SELECT unnest`.
+
+    Values of text[] columns are given as JSON arrays (str).
+    """
     if not rows:
         return
-    names, head = _insert_head(type(rows[0]), table)
-    columns = [[getattr(row, name) for row in rows] for name in names]
-    await conn.execute(f"{head} {on_conflict}", *columns)
+    names = ", ".join(columns)
+    arrays = ", ".join(
+        f"${i}::{_wire_type(kind)}[]" for i, kind in enumerate(columns.values(), start=1)
+    )
+    select = ", ".join(_select(name, kind) for name, kind in columns.items())
+    sql = (
+        f"insert into {table} ({names}) select {select}"
+        f" from unnest({arrays}) as r({names}) {on_conflict}"
+    )
+    await conn.execute(sql, *[[row[i] for row in rows] for i in range(len(columns))])

@@ -9,7 +9,7 @@ put the same event in the log twice at different offsets.
 
 from collections.abc import Sequence
 from importlib.resources import files
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from events import Envelope
 from projections.memory import Snapshot, normalized
@@ -69,7 +69,7 @@ async def seek_positions(
 
 async def apply_batch(
     conn: Conn,
-    projections: Sequence[Projection[Any]],
+    projections: Sequence[Projection],
     records: Sequence[Positioned],
     next_offsets: dict[TopicPartition, int],
 ) -> int:
@@ -119,13 +119,17 @@ async def apply_batch(
 
 
 _SNAPSHOT_QUERIES = {
-    "articles": "select article_id, title, url, author, published_at, comment_count from articles",
+    "articles": "select article_id, title, url, author, published_at, premoderated, closed,"
+    " closed_reason, comment_count from articles",
     "comments": "select article_id, comment_id, parent_id, author_id, author_name, body,"
-    " posted_at, event_id, reply_count, flag_count from comments",
+    " posted_at, event_id, status, hold_reasons, featured, approved, edited_at, edit_count,"
+    " deleted_at, reply_count, flag_count, score from comments",
     "flags": "select article_id, comment_id, flagger_id, reason, note, flagged_at from flags",
-    "timeline_items": "select author_id, article_id, comment_id, body, posted_at"
-    " from timeline_items",
-    "timeline_articles": "select article_id, title from timeline_articles",
+    "votes": "select article_id, comment_id, voter_id, vote from votes",
+    "bans": "select author_id, banned_at, until, lifted_at, reason, moderator_id from bans",
+    "comment_edits": "select article_id, comment_id, version, body, replaced_at, editor_id"
+    " from comment_edits",
+    "event_outcomes": "select event_id, event_type, outcome, reason, at from event_outcomes",
 }
 
 

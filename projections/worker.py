@@ -9,7 +9,7 @@ moving on; anything else means the code is wrong, and the worker stops rather th
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -20,7 +20,8 @@ from aiokafka.structs import ConsumerRecord
 
 from events import UndecodableRecord, decode_record
 from projections.dead_letters import dead_letter_headers
-from projections.registry import PROJECTIONS, Projection
+from projections.policy import Policy
+from projections.registry import Projection, build_projections
 from projections.store import Positioned, apply_batch, migrate, seek_positions
 
 log = structlog.get_logger("threadlog.worker")
@@ -51,7 +52,12 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     pg_schema: str = "public"
     group_id: str = "threadlog-projections"
-    projections: tuple[str, ...] = ("threads", "timelines")
+    projections: tuple[str, ...] = ("threads",)
+    edit_window_s: float = 900.0
+    premoderate_all: bool = False
+    banned_patterns: tuple[str, ...] = ()
+    max_links: int = 2
+    flag_threshold: int = 3
     max_batch: int = 2000
     poll_timeout_ms: int = 500
 
@@ -74,7 +80,16 @@ class Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.projections: list[Projection[Any]] = [PROJECTIONS[n] for n in settings.projections]
+        available = build_projections(
+            Policy(
+                edit_window=timedelta(seconds=settings.edit_window_s),
+                premoderate_all=settings.premoderate_all,
+                banned_patterns=settings.banned_patterns,
+                max_links=settings.max_links,
+                flag_threshold=settings.flag_threshold,
+            )
+        )
+        self.projections: list[Projection] = [available[n] for n in settings.projections]
         self.applied_total = 0
         self.dead_lettered_total = 0
         self._stopping = asyncio.Event()

@@ -1,70 +1,136 @@
-"""Hypothesis strategies for event sequences that exercise every rule of the projections.
+"""Hypothesis strategies for event logs that exercise every rule of the threads projection.
 
-Ids come from small pools so that sequences collide on purpose: replies to comments that do not
-exist yet, comments before their article, the same comment id posted twice, a reader flagging
-twice, and producer retries (the same event, same id, later in the log).
+Ids come from small pools so that logs collide on purpose: replies to comments that do not exist
+yet or were deleted, comments before their article, the same comment id posted twice, edits by
+someone else or after the window, votes changed and withdrawn, flags reaching the threshold,
+moderators deciding, bans sweeping, and producer retries (the same event again, later in the log).
 """
 
 from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import strategies as st
 
-from events import ArticlePublished, CommentFlagged, CommentPosted, Envelope, Event
+from events import (
+    ArticleClosed,
+    ArticlePublished,
+    ArticleReopened,
+    ArticleUpdated,
+    AuthorBanned,
+    AuthorUnbanned,
+    CommentDeleted,
+    CommentEdited,
+    CommentFlagged,
+    CommentModerated,
+    CommentPosted,
+    CommentVoted,
+    Envelope,
+    Event,
+)
 
 ARTICLES = ["a1", "a2", "a3"]
-COMMENTS = [f"c{i}" for i in range(1, 9)]
+COMMENTS = [f"c{i}" for i in range(1, 7)]
 PEOPLE = ["u1", "u2", "u3"]
 
 _zones = st.sampled_from([UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))])
-times = st.builds(
-    lambda seconds, zone: (
-        datetime(2024, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
-    ).astimezone(zone),
-    st.integers(0, 3600),
-    _zones,
-)
 texts = st.text(
     st.characters(codec="utf-8", exclude_categories=["Cs"], exclude_characters="\x00"),
     min_size=1,
-    max_size=20,
+    max_size=12,
 ).filter(lambda s: s.strip() != "")
+bodies = texts | st.sampled_from(
+    ["see http://a.example and http://b.example and www.c.example", "BUY pills"]
+)
+notes = st.none() | texts
+article = st.sampled_from(ARTICLES)
+comment = st.sampled_from(COMMENTS)
+person = st.sampled_from(PEOPLE)
 
-articles = st.builds(
-    ArticlePublished,
-    article_id=st.sampled_from(ARTICLES),
-    title=texts,
-    url=st.none() | st.just("https://example.org/a"),
-    author=st.none() | texts,
+thread_events: st.SearchStrategy[Event] = st.one_of(
+    st.builds(
+        ArticlePublished,
+        article_id=article,
+        title=texts,
+        url=st.none() | st.just("https://e.org/a"),
+        author=st.none() | texts,
+        premoderated=st.booleans(),
+    ),
+    st.builds(
+        ArticleUpdated,
+        article_id=article,
+        title=st.none() | texts,
+        url=st.none(),
+        premoderated=st.none() | st.booleans(),
+    ),
+    st.builds(ArticleClosed, article_id=article, by=person, reason=notes),
+    st.builds(ArticleReopened, article_id=article, by=person, reason=notes),
+    *[
+        st.builds(
+            CommentPosted,
+            article_id=article,
+            comment_id=comment,
+            author_id=person,
+            body=bodies,
+            author_name=st.none() | texts,
+            parent_id=st.none() | comment,
+        ).filter(lambda c: c.parent_id != c.comment_id)
+    ]
+    * 4,
+    st.builds(CommentEdited, article_id=article, comment_id=comment, editor_id=person, body=bodies),
+    st.builds(
+        CommentDeleted,
+        article_id=article,
+        comment_id=comment,
+        deleted_by=person,
+        reason=notes,
+        moderator=st.booleans(),
+    ),
+    st.builds(
+        CommentVoted,
+        article_id=article,
+        comment_id=comment,
+        voter_id=person,
+        vote=st.sampled_from(["up", "down", "none"]),
+    ),
+    st.builds(
+        CommentFlagged,
+        article_id=article,
+        comment_id=comment,
+        flagger_id=person,
+        reason=st.sampled_from(["spam", "abuse", "hate", "off_topic", "other"]),
+        note=notes,
+    ),
+    st.builds(
+        CommentModerated,
+        article_id=article,
+        comment_id=comment,
+        moderator_id=person,
+        action=st.sampled_from(["approve", "reject", "feature", "unfeature"]),
+        note=notes,
+    ),
 )
-comments = st.builds(
-    CommentPosted,
-    article_id=st.sampled_from(ARTICLES),
-    comment_id=st.sampled_from(COMMENTS),
-    author_id=st.sampled_from(PEOPLE),
-    body=texts,
-    author_name=st.none() | texts,
-    parent_id=st.none() | st.sampled_from(COMMENTS),
-).filter(lambda c: c.parent_id != c.comment_id)
-flags = st.builds(
-    CommentFlagged,
-    article_id=st.sampled_from(ARTICLES),
-    comment_id=st.sampled_from(COMMENTS),
-    flagger_id=st.sampled_from(PEOPLE),
-    reason=st.sampled_from(["spam", "abuse", "hate", "off_topic", "other"]),
-    note=st.none() | texts,
+author_events: st.SearchStrategy[Event] = st.one_of(
+    st.builds(
+        AuthorBanned, author_id=person, moderator_id=st.just("mod"), reason=notes, until=st.none()
+    ),
+    st.builds(AuthorUnbanned, author_id=person, moderator_id=st.just("mod"), reason=notes),
 )
-datas: st.SearchStrategy[Event] = st.one_of(articles, comments, comments, flags)
 
 
 @st.composite
-def event_logs(draw: st.DrawFn, max_size: int = 40) -> list[Envelope]:
-    """A log of envelopes with unique ids, plus some exact re-sends of earlier events."""
-    events = [
-        Envelope(id=f"e{i}", type=type(data).__name__, source="/test", time=draw(times), data=data)
-        for i, data in enumerate(draw(st.lists(datas, max_size=max_size)))
-    ]
+def event_logs(draw: st.DrawFn, max_size: int = 40, with_bans: bool = True) -> list[Envelope]:
+    """A log of envelopes with unique ids, times mostly rising (minutes apart, so that some
+    edits fall inside the window and some outside), plus exact re-sends of earlier events."""
+    kinds = st.one_of(thread_events, author_events) if with_bans else thread_events
+    datas = draw(st.lists(kinds, max_size=max_size))
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    events, minute = [], 0
+    for i, data in enumerate(datas):
+        minute += draw(st.integers(0, 10))
+        at = (start + timedelta(minutes=minute)).astimezone(draw(_zones))
+        events.append(
+            Envelope(id=f"e{i}", type=type(data).__name__, source="/test", time=at, data=data)
+        )
     if events:
-        retries = draw(st.lists(st.sampled_from(events), max_size=5))
-        for retry in retries:
+        for retry in draw(st.lists(st.sampled_from(events), max_size=4)):
             events.insert(draw(st.integers(events.index(retry) + 1, len(events))), retry)
     return events

@@ -1,21 +1,23 @@
 """`threadlog demo`: post the demo thread through the ingest API and print it as served."""
 
 import json
+import os
 import textwrap
 import time
 import urllib.error
 import urllib.request
 from typing import Any
 
-from threadlog.demo_thread import ARTICLE_ID, demo_events
+from threadlog.demo_thread import ARTICLE_ID, HELD_COMMENT, LAST_EVENT_ID, demo_events
 from threadlog.settings import Settings
 
 
 def _call(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        url, data=data, method=method, headers={"content-type": "application/json"}
-    )
+    headers = {"content-type": "application/json"}
+    if key := os.environ.get("THREADLOG_API_KEY"):
+        headers["authorization"] = f"Bearer {key}"
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             return response.status, json.loads(response.read())
@@ -32,21 +34,22 @@ def post_demo(settings: Settings) -> list[dict[str, Any]]:
     return accepted
 
 
-def wait_for_thread(settings: Settings, comments: int, flags: int, timeout_s: float) -> Any:
-    """Poll the query service until the thread shows `comments` comments and `flags` flags."""
-    url = f"{settings.query_url}/v1/articles/{ARTICLE_ID}/thread?limit=200"
+def wait_for_thread(settings: Settings, timeout_s: float) -> Any:
+    """Poll until the worker decided the demo's last event, then read the thread as served."""
     deadline = time.monotonic() + timeout_s
-    thread: Any = None
+    status: Any = None
     while time.monotonic() < deadline:
-        status, thread = _call("GET", url)
-        if status == 200:
-            flagged = sum(c["flag_count"] for c in thread["comments"])
-            if thread["article"]["comment_count"] >= comments and flagged >= flags:
+        code, status = _call("GET", f"{settings.query_url}/v1/events/{LAST_EVENT_ID}")
+        if code == 200 and status["status"] != "pending":
+            code, thread = _call(
+                "GET", f"{settings.query_url}/v1/articles/{ARTICLE_ID}/thread?limit=200"
+            )
+            if code == 200:
                 return thread
         time.sleep(0.1)
     raise SystemExit(
-        f"the query service did not show the demo thread within {timeout_s:g} s (last: {thread});"
-        " is the worker running? See .state/logs/worker.log"
+        f"the worker did not apply the demo thread within {timeout_s:g} s (last: {status});"
+        " is it running? See .state/logs/worker.log"
     )
 
 
@@ -63,11 +66,11 @@ def render(thread: Any) -> str:
         pad = "    " * depth
         flags = f" · flagged {comment['flag_count']}x" if comment["flag_count"] else ""
         when = comment["posted_at"][:16].replace("T", " ")
-        lines.append(f"{pad}{comment['author_name'] or comment['author_id']} · {when}{flags}")
+        who = comment["author_name"] or comment["author_id"] or "[deleted]"
+        lines.append(f"{pad}{who} · {when}{flags}")
+        text = comment["body"] if comment["body"] is not None else "(this comment was deleted)"
         lines.extend(
-            textwrap.wrap(
-                comment["body"], 92, initial_indent=pad + "  ", subsequent_indent=pad + "  "
-            )
+            textwrap.wrap(text, 92, initial_indent=pad + "  ", subsequent_indent=pad + "  ")
         )
         lines.append("")
         for reply in comment["replies"]:
@@ -82,9 +85,15 @@ def run_demo(settings: Settings) -> None:
     """Post the demo thread, wait until it is served, print it and the URLs to try."""
     started = time.monotonic()
     accepted = post_demo(settings)
-    thread = wait_for_thread(settings, comments=6, flags=3, timeout_s=60)
+    thread = wait_for_thread(settings, timeout_s=60)
     elapsed = time.monotonic() - started
     print(render(thread))
+    shown = {c["comment_id"] for c in thread["comments"]}
+    if HELD_COMMENT not in shown:
+        print(
+            f"Held for moderation: comment {HELD_COMMENT} (Huffhorny) was flagged by three readers"
+            " and left the thread; a moderator sees it in GET /v1/moderation/queue.\n"
+        )
     print(f"{len(accepted)} events appended and served in {elapsed:.2f} s. Try:")
     print(f"  curl -s {settings.query_url}/v1/articles/{ARTICLE_ID}/thread")
     print(f"  curl -s {settings.query_url}/v1/authors/jjohannes/timeline")

@@ -3,8 +3,8 @@
 The article (on Serbia threatening to send troops into Kosovo and hinting at Russian help) drew
 comments that are partisan, ethnically charged and in places hateful: the reason a comment
 backend needs flags and moderation. We carry the title, the date, the commenters and their times;
-each comment's text is a one-line summary of its point, written by us. Two readers flag the
-comments that attack people for their religion or ethnicity.
+each comment's text is a one-line summary of its point, written by us. Readers flag the comments
+that attack people for their religion or ethnicity; three flags hold one for a moderator.
 
 Event ids are fixed, so posting the demo again changes nothing: the projections apply an id once.
 """
@@ -62,7 +62,11 @@ _FLAGS = [
     ("c2", "reader-ana", "hate", "Attacks people for their religion."),
     ("c2", "reader-ben", "hate", None),
     ("c6", "reader-ana", "hate", "Generalizes about women of an ethnic group."),
+    # The third reader's flag reaches the threshold: the comment leaves the thread for the queue.
+    ("c2", "reader-cem", "abuse", None),
 ]
+HELD_COMMENT = "c2"
+LAST_EVENT_ID = f"demo-flag-{len(_FLAGS)}"
 
 
 def demo_events() -> list[dict[str, Any]]:

@@ -34,6 +34,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_comment_chars: int = 10_000
     max_batch_events: int = 1_000
     worker_max_batch: int = 2_000
+    edit_window_s: float = 900.0
+    premoderate_all: bool = False
+    banned_patterns: str = "[]"
+    """A JSON array of regular expressions (case-insensitive) that hold a comment."""
+    max_links: int = 2
+    flag_threshold: int = 3
     auth_refresh_s: float = 2.0
     auth_max_stale_s: float = 30.0
     db_timeout_s: float = 5.0
@@ -83,6 +89,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             pg_schema=self.pg_schema,
             group_id=self.consumer_group,
             max_batch=self.worker_max_batch,
+            edit_window_s=self.edit_window_s,
+            premoderate_all=self.premoderate_all,
+            banned_patterns=tuple(msgspec.json.decode(self.banned_patterns, type=list[str])),
+            max_links=self.max_links,
+            flag_threshold=self.flag_threshold,
         )
 
     @property
@@ -115,6 +126,11 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     """Settings from `environ` (default: the process environment), defaults for what is unset."""
     env = os.environ if environ is None else environ
     given = {name: env[var] for name, var in ENVIRONMENT.items() if env.get(var)}
+    try:
+        msgspec.json.decode(given.get("banned_patterns", "[]"), type=list[str])
+    except msgspec.DecodeError as error:
+        var = ENVIRONMENT["banned_patterns"]
+        raise ConfigError(f"{var}: expected a JSON array of strings: {error}") from error
     try:
         return msgspec.convert(given, Settings, strict=False)
     except msgspec.ValidationError as error:

@@ -1,24 +1,26 @@
-"""Assemble a page of top-level comments and their descendants into nested views (pure)."""
+"""Assemble comments and their inlined replies into nested views (pure)."""
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from services.query.views import CommentView
 
 
 class Row(Protocol):
-    """A comments row (an asyncpg Record or a dict): comment_id, parent_id, author_id,
-    author_name, body, posted_at, reply_count, flag_count."""
+    """A comments row (an asyncpg Record or a dict) with the columns of `reads.COMMENT_COLUMNS`."""
 
     def __getitem__(self, key: str, /) -> Any: ...
 
 
-def build_tree(roots: Sequence[Row], descendants: Sequence[Row]) -> list[CommentView]:
+def build_tree(
+    roots: Sequence[Row], descendants: Sequence[Row], cursor_after: Callable[[Row], str]
+) -> list[CommentView]:
     """Nest `descendants` under `roots` (kept in their order); replies go oldest first.
 
-    A descendant whose parent is not among the rows is not reachable from the page and is left
-    out. Built without recursion, so a chain of replies of any depth cannot exhaust the stack.
+    `cursor_after(row)` makes the cursor that continues a comment's replies after `row`. A
+    descendant whose parent is not among the rows is left out. Built without recursion, so a
+    chain of replies of any depth cannot exhaust the stack.
     """
     children: dict[str, list[Row]] = defaultdict(list)
     for row in sorted(descendants, key=lambda r: (r["posted_at"], r["comment_id"])):
@@ -30,15 +32,24 @@ def build_tree(roots: Sequence[Row], descendants: Sequence[Row]) -> list[Comment
         order.extend(children.get(row["comment_id"], ()))
     built: dict[str, CommentView] = {}
     for row in reversed(order):
+        inlined = children.get(row["comment_id"], [])
+        more = max(row["reply_count"] - len(inlined), 0)
+        tombstone = row["status"] == "deleted"
         built[row["comment_id"]] = CommentView(
             comment_id=row["comment_id"],
             parent_id=row["parent_id"],
-            author_id=row["author_id"],
-            author_name=row["author_name"],
-            body=row["body"],
+            author_id=None if tombstone else row["author_id"],
+            author_name=None if tombstone else row["author_name"],
+            body=None if tombstone else row["body"],
+            status=row["status"],
             posted_at=row["posted_at"],
+            edited_at=row["edited_at"],
+            featured=row["featured"],
+            score=row["score"],
             reply_count=row["reply_count"],
             flag_count=row["flag_count"],
-            replies=[built[c["comment_id"]] for c in children.get(row["comment_id"], ())],
+            replies=[built[c["comment_id"]] for c in inlined],
+            more_replies=more,
+            replies_cursor=cursor_after(inlined[-1]) if more and inlined else None,
         )
     return [built[root["comment_id"]] for root in roots]

@@ -6,7 +6,7 @@ import msgspec
 
 
 class ArticleView(msgspec.Struct, frozen=True, kw_only=True):
-    """An article and its thread's size."""
+    """An article, its thread's size (visible comments) and whether it takes comments."""
 
     article_id: str
     title: str
@@ -14,38 +14,77 @@ class ArticleView(msgspec.Struct, frozen=True, kw_only=True):
     author: str | None
     published_at: datetime
     comment_count: int
+    closed: bool
 
 
 class CommentView(msgspec.Struct, frozen=True, kw_only=True):
-    """A comment with its replies, oldest first, nested to any depth."""
+    """A comment with its first replies, oldest first, nested to any depth.
+
+    A deleted comment is a tombstone: status "deleted", no body, no author. `more_replies`
+    counts the direct replies not inlined; fetch them from /v1/comments/{id}/replies, starting
+    after `replies_cursor` (or from the first reply when it is null).
+    """
 
     comment_id: str
     parent_id: str | None
-    author_id: str
+    author_id: str | None
     author_name: str | None
-    body: str
+    body: str | None
+    status: str
     posted_at: datetime
+    edited_at: datetime | None
+    featured: bool
+    score: int
     reply_count: int
     flag_count: int
     replies: list["CommentView"]
+    more_replies: int
+    replies_cursor: str | None
 
 
 class ThreadPage(msgspec.Struct, frozen=True, kw_only=True):
-    """One page of an article's top-level comments, each with its whole subtree."""
+    """One page of an article's top-level comments, each with its first replies."""
 
     article: ArticleView
     comments: list[CommentView]
     next_cursor: str | None
 
 
+class EditView(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment's text as it was before an edit."""
+
+    version: int
+    body: str
+    replaced_at: datetime
+
+
+class CommentPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A permalink: one comment with its first replies and its edit history."""
+
+    article_id: str
+    comment: CommentView
+    edits: list[EditView]
+
+
+class RepliesPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of a comment's direct replies, oldest first, each with its first replies."""
+
+    article_id: str
+    parent_id: str
+    replies: list[CommentView]
+    next_cursor: str | None
+
+
 class TimelineItem(msgspec.Struct, frozen=True, kw_only=True):
-    """One comment on an author's timeline."""
+    """One comment on an author's timeline; a deleted one is a tombstone without body."""
 
     comment_id: str
     article_id: str
     article_title: str | None
-    body: str
+    body: str | None
+    status: str
     posted_at: datetime
+    edited_at: datetime | None
 
 
 class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
@@ -53,4 +92,41 @@ class TimelinePage(msgspec.Struct, frozen=True, kw_only=True):
 
     author_id: str
     items: list[TimelineItem]
+    next_cursor: str | None
+
+
+class Counts(msgspec.Struct, frozen=True, kw_only=True):
+    """Visible comments per article, for an article list; unknown articles count 0."""
+
+    counts: dict[str, int]
+
+
+class EventStatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """What became of an event: pending (not applied yet, or never seen), applied, rejected."""
+
+    id: str
+    status: str
+    type: str | None = None
+    reason: str | None = None
+
+
+class QueueItem(msgspec.Struct, frozen=True, kw_only=True):
+    """A comment waiting for a moderator, with every reason it is there."""
+
+    article_id: str
+    comment_id: str
+    author_id: str
+    author_name: str | None
+    body: str
+    status: str
+    posted_at: datetime
+    hold_reasons: list[str]
+    flag_count: int
+    flag_reasons: list[str]
+
+
+class QueuePage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of the moderation queue, most flagged first, then oldest."""
+
+    items: list[QueueItem]
     next_cursor: str | None

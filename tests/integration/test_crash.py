@@ -73,7 +73,7 @@ async def test_sigkill_mid_stream_then_restart_equals_the_pure_fold(
         async def caught_up() -> bool:
             done = await db.fetchval(
                 "select coalesce(sum(next_offset), 0) from projection_offsets"
-                " where projection = 'timelines'"
+                " where projection = 'threads'"
             )
             return int(done) == len(events)
 

@@ -19,8 +19,9 @@ async def thread(query: Client, article_id: str = ARTICLE_ID, **params: Any) -> 
 
 
 async def test_demo_thread_end_to_end(ingest: Client, query: Client, worker: Worker) -> None:
-    """The demo thread posted in one request is served whole: six comments in time order, flag
-    counts, and each author's timeline with the article's title."""
+    """The demo thread posted in one request is served: its comments in time order with their
+    flag counts, the comment flagged by three readers held for moderation and out of the thread,
+    every event's outcome known, and each author's timeline with the article's title."""
     posted = await ingest.post("/v1/events", json=demo_events())
     assert posted.status_code == 202
     accepted = posted.json()["accepted"]
@@ -29,27 +30,36 @@ async def test_demo_thread_end_to_end(ingest: Client, query: Client, worker: Wor
     offsets = [a["offset"] for a in accepted]
     assert offsets == sorted(offsets)
 
-    async def served() -> bool:
-        page = await thread(query)
-        return page is not None and sum(c["flag_count"] for c in page["comments"]) == 3
+    async def decided() -> bool:
+        status = (await query.get(f"/v1/events/{accepted[-1]['id']}")).json()["status"]
+        return bool(status != "pending")
 
-    await eventually(served, what="the demo thread with its flags")
+    await eventually(decided, what="the demo's last event to be applied")
     page = await thread(query)
-    assert page["article"]["comment_count"] == 6
+    assert page["article"]["comment_count"] == 5
     assert page["article"]["published_at"] == "2019-06-16T08:00:00Z"
     assert [(c["author_name"], c["posted_at"], c["flag_count"]) for c in page["comments"]] == [
         ("Searchin4Truth", "2019-06-16T10:49:00Z", 0),
-        ("Huffhorny", "2019-06-16T12:20:00Z", 2),
         ("JJohannes", "2019-06-17T03:21:00Z", 0),
         ("Momcilo", "2019-06-17T09:39:00Z", 0),
         ("Vincent", "2019-06-17T17:14:00Z", 0),
         ("Peter", "2019-08-08T00:11:00Z", 1),
     ]
     assert page["next_cursor"] is None
+    queue = (await query.get("/v1/moderation/queue", params={"status": "pending"})).json()
+    assert [(i["comment_id"], i["hold_reasons"], i["flag_reasons"]) for i in queue["items"]] == [
+        ("c2", ["flagged"], ["hate", "hate", "abuse"])
+    ]
+    statuses = {
+        a["id"]: (await query.get(f"/v1/events/{a['id']}")).json()["status"] for a in accepted
+    }
+    assert set(statuses.values()) == {"applied"}
     timeline = (await query.get("/v1/authors/jjohannes/timeline")).json()
     assert [(i["comment_id"], i["article_title"]) for i in timeline["items"]] == [
         ("c3", "Serbia Threatens To Invade Kosovo, Could Ask Moscow 'For Assistance'")
     ]
+    held = (await query.get("/v1/authors/huffhorny/timeline")).json()
+    assert held["items"] == [], "a held comment is not served on its author's timeline either"
 
 
 def comment(

@@ -21,6 +21,10 @@ def row(comment_id: str, parent_id: str | None, minute: int) -> dict[str, object
         "posted_at": T0 + timedelta(minutes=minute),
         "reply_count": 0,
         "flag_count": 0,
+        "status": "visible",
+        "edited_at": None,
+        "featured": False,
+        "score": 0,
     }
 
 
@@ -32,16 +36,34 @@ def test_replies_nest_oldest_first_under_roots_in_page_order() -> None:
     """Roots keep the page's order; replies at every depth are sorted oldest first."""
     roots = [row("r2", None, 5), row("r1", None, 1)]
     descendants = [row("b", "r1", 9), row("a", "r1", 3), row("a1", "a", 4), row("x", "r2", 6)]
-    assert shape(build_tree(roots, descendants)) == [
+    assert shape(build_tree(roots, descendants, lambda r: f"after-{r['comment_id']}")) == [
         ("r2", [("x", [])]),
         ("r1", [("a", [("a1", [])]), ("b", [])]),
     ]
 
 
+def test_more_replies_and_tombstones() -> None:
+    """A comment says how many direct replies were not inlined and where to continue; a deleted
+    comment is served without text or author."""
+    root = row("r", None, 0) | {"reply_count": 3, "status": "deleted"}
+    [view] = build_tree(
+        [root], [row("a", "r", 1), row("b", "r", 2)], lambda r: f"after-{r['comment_id']}"
+    )
+    assert (view.more_replies, view.replies_cursor) == (1, "after-b")
+    assert (view.body, view.author_id, view.author_name, view.status) == (
+        None,
+        None,
+        None,
+        "deleted",
+    )
+    [leaf] = build_tree([row("x", None, 0) | {"reply_count": 2}], [], str)
+    assert (leaf.more_replies, leaf.replies_cursor) == (2, None)
+
+
 def test_a_chain_deeper_than_the_recursion_limit_is_built() -> None:
     """Nesting has no depth cap: a chain of 5,000 replies builds without exhausting the stack."""
     chain = [row(f"n{i}", f"n{i - 1}" if i else "root", i + 1) for i in range(5000)]
-    [root] = build_tree([row("root", None, 0)], chain)
+    [root] = build_tree([row("root", None, 0)], chain, str)
     depth, node = 0, root
     while node.replies:
         depth, node = depth + 1, node.replies[0]

@@ -1,0 +1,136 @@
+"""The state the lifecycle rules read and change: whole in memory, a window of it in the worker.
+
+The worker loads, for each batch, exactly the rows the batch's events can read (`threads_store`),
+folds the events into them with `lifecycle.evolve`, and writes back what changed. The in-memory
+reference (`memory`) holds every row and runs the same `evolve`; tests compare the two.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CommentKey = tuple[str, str]
+"""(article_id, comment_id): comment ids are unique within their article."""
+
+VISIBLE, PENDING, REJECTED, DELETED = "visible", "pending", "rejected", "deleted"
+SHOWN = (VISIBLE, DELETED)
+"""Statuses served in public threads: deleted comments stay as tombstones for their replies."""
+
+
+@dataclass
+class ArticleState:
+    """An article of the threads model."""
+
+    article_id: str
+    title: str
+    url: str | None
+    author: str | None
+    published_at: datetime
+    premoderated: bool = False
+    closed: bool = False
+    closed_reason: str | None = None
+
+
+@dataclass
+class CommentState:
+    """A comment with its moderation state; counts are derived from other rows, not kept here."""
+
+    article_id: str
+    comment_id: str
+    parent_id: str | None
+    author_id: str
+    author_name: str | None
+    body: str
+    posted_at: datetime
+    event_id: str
+    status: str = VISIBLE
+    hold_reasons: list[str] = field(default_factory=list)
+    featured: bool = False
+    approved: bool = False
+    edited_at: datetime | None = None
+    edit_count: int = 0
+    deleted_at: datetime | None = None
+
+    @property
+    def key(self) -> CommentKey:
+        """Where the comment is stored."""
+        return (self.article_id, self.comment_id)
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One reader's flag on one comment."""
+
+    article_id: str
+    comment_id: str
+    flagger_id: str
+    reason: str
+    note: str | None
+    flagged_at: datetime
+
+
+@dataclass
+class Ban:
+    """A period in which an author may not comment: [banned_at, until or lifted_at)."""
+
+    author_id: str
+    banned_at: datetime
+    until: datetime | None
+    lifted_at: datetime | None
+    reason: str | None
+    moderator_id: str
+
+    def covers(self, at: datetime) -> bool:
+        """Whether `at` falls inside the ban."""
+        ends = [t for t in (self.until, self.lifted_at) if t is not None]
+        return self.banned_at <= at and all(at < end for end in ends)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A comment's text before an edit: the thread keeps its history."""
+
+    article_id: str
+    comment_id: str
+    version: int
+    body: str
+    replaced_at: datetime
+    editor_id: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one event: applied, or rejected with a machine-readable reason."""
+
+    event_id: str
+    event_type: str
+    outcome: str
+    reason: str | None
+    at: datetime
+
+
+@dataclass
+class State:
+    """Rows of the threads model, and which of them the events folded so far changed."""
+
+    articles: dict[str, ArticleState] = field(default_factory=dict)
+    comments: dict[CommentKey, CommentState] = field(default_factory=dict)
+    flags: dict[CommentKey, dict[str, Flag]] = field(default_factory=dict)
+    votes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    bans: dict[str, list[Ban]] = field(default_factory=dict)
+    dirty_articles: set[str] = field(default_factory=set)
+    dirty_comments: set[CommentKey] = field(default_factory=set)
+    new_flags: list[Flag] = field(default_factory=list)
+    dirty_votes: set[tuple[str, str, str]] = field(default_factory=set)
+    dirty_bans: set[str] = field(default_factory=set)
+    edits: list[Edit] = field(default_factory=list)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+
+    def clear_changes(self) -> None:
+        """Forget what changed (after writing it), keeping the rows."""
+        self.dirty_articles.clear()
+        self.dirty_comments.clear()
+        self.new_flags.clear()
+        self.dirty_votes.clear()
+        self.dirty_bans.clear()
+        self.edits.clear()
+        self.outcomes.clear()

@@ -1,0 +1,142 @@
+"""The query service's routes: each takes typed, bounded parameters and calls one read."""
+
+from typing import Annotated, Any
+
+import asyncpg
+from litestar import get
+from litestar.datastructures import State
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from services.errors import ApiError, ErrorDetail
+from services.query.reads import (
+    QueueStatus,
+    Sort,
+    read_comment,
+    read_counts,
+    read_event,
+    read_queue,
+    read_replies,
+    read_thread,
+    read_timeline,
+)
+from services.query.views import (
+    CommentPage,
+    Counts,
+    EventStatus,
+    QueuePage,
+    RepliesPage,
+    ThreadPage,
+    TimelinePage,
+)
+
+Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page, 1-200")]
+PerLevel = Annotated[
+    int, QueryParameter(ge=0, le=20, description="Replies inlined under each comment, 0-20")
+]
+Depth = Annotated[int, QueryParameter(ge=0, le=10, description="Levels of replies inlined, 0-10")]
+Cursor = FromQuery[str | None]
+MAX_COUNT_IDS = 100
+
+
+def pool(state: State) -> "asyncpg.Pool[Any]":
+    """The process's connection pool, made at startup."""
+    made: asyncpg.Pool[Any] = state.pool
+    return made
+
+
+@get("/v1/articles/{article_id:str}/thread", summary="A page of an article's comment thread")
+async def get_thread(
+    state: State,
+    article_id: FromPath[str],
+    sort: FromQuery[Sort] = "oldest",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    replies: PerLevel = 5,
+    depth: Depth = 3,
+) -> ThreadPage:
+    """Top-level comments by limit and cursor (featured first under `top`), each with its first
+    `replies` replies per level, `depth` levels down; the rest through the replies endpoint."""
+    async with pool(state).acquire() as conn:
+        page = await read_thread(conn, article_id, sort, limit, cursor, replies, depth)
+    if page is None:
+        raise ApiError(
+            404,
+            "article_not_found",
+            f"No article {article_id!r} has been published (or the worker has not applied it yet).",
+        )
+    return page
+
+
+@get("/v1/comments/{comment_id:str}", summary="A comment's permalink")
+async def get_comment(
+    state: State,
+    comment_id: FromPath[str],
+    article_id: FromQuery[str | None] = None,
+    replies: PerLevel = 5,
+    depth: Depth = 3,
+) -> CommentPage:
+    """One comment with its first replies and its edit history; `article_id` disambiguates a
+    comment id used in several articles."""
+    async with pool(state).acquire() as conn:
+        return await read_comment(conn, comment_id, article_id, replies, depth)
+
+
+@get("/v1/comments/{comment_id:str}/replies", summary="A page of a comment's replies")
+async def get_replies(
+    state: State,
+    comment_id: FromPath[str],
+    article_id: FromQuery[str | None] = None,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    replies: PerLevel = 5,
+    depth: Depth = 2,
+) -> RepliesPage:
+    """Direct replies oldest first, from the start or after a comment's `replies_cursor`."""
+    async with pool(state).acquire() as conn:
+        return await read_replies(conn, comment_id, article_id, limit, cursor, replies, depth)
+
+
+@get("/v1/authors/{author_id:str}/timeline", summary="An author's comments, newest first")
+async def get_timeline(
+    state: State, author_id: FromPath[str], limit: Limit = 50, cursor: Cursor = None
+) -> TimelinePage:
+    """Every served comment of the author across articles, keyset-paginated."""
+    async with pool(state).acquire() as conn:
+        return await read_timeline(conn, author_id, limit, cursor)
+
+
+@get("/v1/counts", summary="Comment counts for a list of articles")
+async def get_counts(state: State, article_id: FromQuery[list[str]]) -> Counts:
+    """Visible comments of each `article_id` given (repeat the parameter, up to 100)."""
+    if len(article_id) > MAX_COUNT_IDS:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"At most {MAX_COUNT_IDS} article ids per request; split the list.",
+            [ErrorDetail(field="article_id", message=f"Expected at most {MAX_COUNT_IDS} values")],
+        )
+    async with pool(state).acquire() as conn:
+        return await read_counts(conn, list(dict.fromkeys(article_id)))
+
+
+@get("/v1/events/{event_id:str}", summary="What became of an event")
+async def get_event(state: State, event_id: FromPath[str]) -> EventStatus:
+    """pending (not applied yet; also for ids never posted), applied, or rejected with a reason."""
+    async with pool(state).acquire() as conn:
+        return await read_event(conn, event_id)
+
+
+@get("/v1/moderation/queue", summary="Comments waiting for a moderator")
+async def get_queue(
+    state: State,
+    status: FromQuery[QueueStatus] = "pending",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> QueuePage:
+    """Held (pending) or flagged comments, most flagged and oldest first, with the reasons."""
+    async with pool(state).acquire() as conn:
+        return await read_queue(conn, status, limit, cursor)
+
+
+ROUTES = [get_thread, get_comment, get_replies, get_timeline, get_counts, get_event, get_queue]
+"""Every route of the query service but health."""
