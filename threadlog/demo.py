@@ -27,7 +27,14 @@ def _call(method: str, url: str, body: object | None = None) -> tuple[int, Any]:
 
 def post_demo(settings: Settings) -> list[dict[str, Any]]:
     """Post the demo events in one request; return the ingest service's `accepted` list."""
-    status, answer = _call("POST", f"{settings.ingest_url}/v1/events", demo_events())
+    # A key made a moment ago reaches a running service with its next key refresh: retry a 401
+    # for a little longer than that period before giving up.
+    deadline = time.monotonic() + settings.auth_refresh_s + 3
+    while True:
+        status, answer = _call("POST", f"{settings.ingest_url}/v1/events", demo_events())
+        if status != 401 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     if status != 202:
         raise SystemExit(f"ingest at {settings.ingest_url} answered {status}: {answer}")
     accepted: list[dict[str, Any]] = answer["accepted"]
