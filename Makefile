@@ -10,7 +10,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 
-.PHONY: help venv up services demo test unit integration lint format bench-catchup down clean
+.PHONY: help venv up services demo test unit integration lint format bench bench-catchup bench-read down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +60,11 @@ test: lint up ## the whole suite on the real Kafka and PostgreSQL
 
 bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentPosted
 	@$(BIN)/python -m bench.catchup --events 100000
+
+bench-read: up ## first-page latency of a 10,000-comment thread against a 100-comment one
+	@$(BIN)/python -m bench.thread_read --big 10000 --small 100
+
+bench: bench-catchup bench-read ## every benchmark, printed with its conditions
 
 down: ## stop everything we started
 	@deploy/bin/down
