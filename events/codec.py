@@ -8,7 +8,7 @@ Both directions go through one validation path, so the worker accepts exactly wh
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 import msgspec
 
@@ -23,6 +23,7 @@ from events.problems import (
     UndecodableRecord,
     problem_from_validation,
 )
+from events.upcast import UnknownVersion, current_version, dataschema, upcast, version_of
 
 Headers = Sequence[tuple[str, bytes]]
 """Kafka record headers, as aiokafka hands them over."""
@@ -171,9 +172,25 @@ def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, byt
         ("ce_type", envelope.type.encode()),
         ("ce_source", envelope.source.encode()),
         ("ce_time", envelope.time.isoformat().encode()),
+        ("ce_dataschema", dataschema(envelope.type).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
     return envelope.key.encode(), _encoder.encode(envelope.data), headers
+
+
+def _upcast_value(type_: str, schema: str | None, value: bytes) -> bytes:
+    """The record's value in the current version of its type (the read boundary's upcast)."""
+    try:
+        version = version_of(type_, schema)
+        if version == current_version(type_):
+            return value
+        old = msgspec.json.decode(value, type=dict[str, Any])
+        # Re-encoded so that the upcast data goes through the one validation path below.
+        return _encoder.encode(upcast(type_, version, old))
+    except UnknownVersion as error:
+        raise UndecodableRecord(str(error)) from error
+    except msgspec.DecodeError as error:
+        raise UndecodableRecord(f"data: Malformed JSON: {error}") from error
 
 
 def decode_record(headers: Headers, value: bytes | None) -> Envelope:
@@ -193,6 +210,7 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
         ) from error
     if value is None:
         raise UndecodableRecord("Record has no value; expected the event's data as JSON")
+    value = _upcast_value(context.type, attributes.get("dataschema"), value)
     data, problem = _decode_data(0, context.type, value)
     if data is None:
         assert problem is not None

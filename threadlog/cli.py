@@ -16,7 +16,7 @@ from projections.store import migrate
 from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
-from threadlog import keys, logs
+from threadlog import contract, keys, logs
 from threadlog.demo import run_demo
 from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
 from threadlog.topics import ensure_topics
@@ -75,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     commands.add_parser("config", help="print the effective configuration and its variables")
     keys.add_parser(commands)
+    contract.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -105,3 +106,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             _config(settings)
         case "keys":
             keys.run(settings, args)
+        case "schema":
+            contract.run(args)

@@ -119,6 +119,7 @@ def test_record_round_trip_uses_cloudevents_binary_mode() -> None:
         "ce_type": b"CommentPosted",
         "ce_source": b"/unknown",
         "ce_time": b"2026-01-02T03:04:05+00:00",
+        "ce_dataschema": b"urn:threadlog:CommentPosted:1",
         "content-type": b"application/json",
     }
     assert json.loads(value) == {

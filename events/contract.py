@@ -1,0 +1,145 @@
+"""The published contract, generated from the msgspec definitions: JSON Schemas and AsyncAPI.
+
+`contract_files()` is pure: it returns the text of every generated file by its path under
+schemas/. `threadlog schema` writes them; tests/unit/test_schema_contract.py fails when the
+checked-in copies differ, so the files a consumer reads are always those the code enforces.
+A schema file is named for its type and version and is never rewritten once that version is
+published: a new version adds a file beside it.
+"""
+
+import json
+from typing import Any, Final
+
+import msgspec
+
+from events.catalog import EVENT_TYPES
+from events.codec import CONTENT_TYPE
+from events.upcast import dataschema
+
+JSON_SCHEMA_DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
+KAFKA_BINDING_VERSION: Final = "0.5.0"
+DEFAULT_TOPIC: Final = "threadlog.events"
+DEFAULT_DLQ_TOPIC: Final = "threadlog.events.dlq"
+
+_ID_HEADER = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]+$"}
+
+
+def _text(document: object) -> str:
+    return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def schema_path(type_: str, version: int) -> str:
+    """Where the JSON Schema of one version of one type lives, relative to schemas/."""
+    return f"events/{type_}.v{version}.json"
+
+
+def event_schema(type_: str) -> dict[str, Any]:
+    """The JSON Schema (2020-12) of the current version of `type_`'s data."""
+    cls = EVENT_TYPES[type_]
+    generated = msgspec.json.schema(cls)
+    return {
+        "$schema": JSON_SCHEMA_DRAFT,
+        # The record's `ce_dataschema` header names this id: a consumer finds its schema by it.
+        "$id": dataschema(type_),
+        **generated,
+    }
+
+
+def _headers(type_: str) -> dict[str, Any]:
+    """The Kafka headers of a record of `type_`: CloudEvents binary mode."""
+    return {
+        "type": "object",
+        "description": "CloudEvents 1.0 context attributes, binary content mode (ce_* headers).",
+        "properties": {
+            "ce_specversion": {"const": "1.0"},
+            "ce_id": {**_ID_HEADER, "description": "Idempotency key: apply an id once."},
+            "ce_type": {"const": type_},
+            "ce_source": {"type": "string", "minLength": 1, "maxLength": 512},
+            "ce_time": {"type": "string", "format": "date-time"},
+            "ce_dataschema": {
+                "const": dataschema(type_),
+                "description": "Names the version of the data; absent on version 1 records"
+                " written before 2026-11-25.",
+            },
+            "ce_producerkey": {
+                "type": "string",
+                "description": "Extension: the name of the API key that produced the event.",
+            },
+            "content-type": {"const": CONTENT_TYPE},
+        },
+        "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time"],
+    }
+
+
+def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document of the event log and its dead-letter topic."""
+    types = sorted(EVENT_TYPES)
+    _, components = msgspec.json.schema_components(
+        [EVENT_TYPES[name] for name in types], ref_template="#/components/schemas/{name}"
+    )
+    messages = {
+        name: {
+            "name": name,
+            "title": f"{name} v{EVENT_TYPES[name].VERSION}",
+            "summary": (EVENT_TYPES[name].__doc__ or "").strip(),
+            "contentType": CONTENT_TYPE,
+            "headers": _headers(name),
+            "payload": {"$ref": f"#/components/schemas/{name}"},
+            "bindings": {
+                "kafka": {
+                    "key": {
+                        "type": "string",
+                        "description": "The article id; `author:<id>` for AuthorBanned and"
+                        " AuthorUnbanned. Events of one key keep their order.",
+                    },
+                    "bindingVersion": KAFKA_BINDING_VERSION,
+                }
+            },
+        }
+        for name in types
+    }
+    refs = {name: {"$ref": f"#/components/messages/{name}"} for name in types}
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "threadlog events",
+            "version": "1.0.0",
+            "description": "Every state change of threadlog's comment threads, as CloudEvents on"
+            " Kafka (binary mode). The topic is the source of truth and is kept forever; read it"
+            " from the start to rebuild anything. Evolution rules: schemas/README.md.",
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "channels": {
+            "events": {
+                "address": topic,
+                "description": "The event log (THREADLOG_TOPIC).",
+                "messages": refs,
+                "bindings": {"kafka": {"topic": topic, "bindingVersion": KAFKA_BINDING_VERSION}},
+            },
+            "deadLetters": {
+                "address": dlq_topic,
+                "description": "Records no consumer could decode, untouched, with"
+                " threadlog.dlq.{stage,error,topic,partition,offset,time} headers added.",
+                "messages": refs,
+            },
+        },
+        "operations": {
+            "receiveEvents": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/events"},
+                "summary": "Subscribe to every event; dispatch on the ce_type header.",
+                "messages": [{"$ref": f"#/channels/events/messages/{name}"} for name in types],
+            }
+        },
+        "components": {"messages": messages, "schemas": components},
+    }
+
+
+def contract_files() -> dict[str, str]:
+    """Every generated file of schemas/, by its path relative to that folder."""
+    files = {
+        schema_path(name, cls.VERSION): _text(event_schema(name))
+        for name, cls in sorted(EVENT_TYPES.items())
+    }
+    files["asyncapi.json"] = _text(asyncapi())
+    return files
