@@ -29,8 +29,9 @@ up: venv ## start Kafka and PostgreSQL (or wait for yours), create topics and ta
 	@deploy/bin/up
 	@$(BIN)/threadlog init
 
-services: up ## start the worker, the ingest and the query service in the background
+services: up ## start the worker, the notifier, the ingest and the query service in the background
 	@deploy/bin/proc start worker -- $(BIN)/threadlog worker
+	@deploy/bin/proc start notifier -- $(BIN)/threadlog notifier
 	@deploy/bin/proc start ingest --wait-http $(INGEST_URL)/readyz -- $(BIN)/threadlog ingest
 	@deploy/bin/proc start query --wait-http $(QUERY_URL)/readyz -- $(BIN)/threadlog query
 

@@ -15,8 +15,9 @@ from projections import Worker
 from projections.store import migrate
 from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
+from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
-from threadlog import contract, keys, logs
+from threadlog import contract, keys, logs, notifier
 from threadlog.demo import run_demo
 from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
 from threadlog.topics import ensure_topics
@@ -30,6 +31,7 @@ async def _init(settings: Settings) -> None:
     try:
         await migrate(conn, settings.pg_schema)
         await migrate_keys(conn, settings.pg_schema)
+        await migrate_notifications(conn, settings.pg_schema)
     finally:
         await conn.close()
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
@@ -76,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("config", help="print the effective configuration and its variables")
     keys.add_parser(commands)
     contract.add_parser(commands)
+    notifier.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -108,3 +111,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             keys.run(settings, args)
         case "schema":
             contract.run(args)
+        case "notifier":
+            notifier.run(settings, args)

@@ -13,6 +13,7 @@ from events import Limits
 from projections import WorkerSettings
 from services.auth import AuthSettings
 from services.ingest import IngestSettings
+from services.notifications import NotifierSettings
 from services.query import QuerySettings
 
 
@@ -47,6 +48,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_limit_burst: float = 200.0
     reads_require_key: bool = False
     max_inflight_requests: int = 100
+    notifier_group: str = "threadlog-notifier"
+    after_max_wait_s: float = 5.0
+    """How long a read with `?after=` waits for the projection before answering 503."""
 
     def ingest(self) -> IngestSettings:
         """What the ingest service needs."""
@@ -77,6 +81,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             burst=self.rate_limit_burst,
             reads_require_key=self.reads_require_key,
             max_inflight=self.max_inflight_requests,
+        )
+
+    def notifier(self) -> NotifierSettings:
+        """What the reply-notification subscriber needs."""
+        return NotifierSettings(
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            topic=self.topic,
+            dlq_topic=self.dlq_topic,
+            database_url=self.database_url,
+            pg_schema=self.pg_schema,
+            group_id=self.notifier_group,
+            db_timeout_s=self.db_timeout_s,
         )
 
     def worker(self) -> WorkerSettings:

@@ -7,6 +7,7 @@ Each service names its routes' needs with a rule function, (method, path) -> Rul
     a Scope     a valid key holding that scope (or admin)
 """
 
+import re
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -33,10 +34,16 @@ RuleFor = Callable[[str, str], Rule]
 
 _OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 _CHALLENGE = 'Bearer realm="threadlog"'
+_MARK_READ = re.compile(r"/v1/authors/[^/]+/notifications/read")
 
 
 def _is_open(path: str) -> bool:
     return path in _OPEN_PATHS or path == "/schema" or path.startswith("/schema/")
+
+
+def _is_mark_read(path: str) -> bool:
+    # A widget's backend marks its reader's notifications read: a write, but not an operator's.
+    return _MARK_READ.fullmatch(path) is not None
 
 
 def ingest_rule(method: str, path: str) -> Rule:
@@ -53,6 +60,8 @@ def query_rule(reads_require_key: bool) -> RuleFor:
             return "open"
         if path == "/v1/moderation" or path.startswith("/v1/moderation/"):
             return "moderate"
+        if method == "POST" and _is_mark_read(path):
+            return "produce"
         if method in ("GET", "HEAD"):
             return "key" if reads_require_key else "optional"
         return "operate"

@@ -14,6 +14,7 @@ from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
 from services.query.handlers import ROUTES, pool
+from services.query.notifications import NOTIFICATION_ROUTES
 
 log = structlog.get_logger("threadlog.query")
 
@@ -61,7 +62,11 @@ def create_app(settings: QuerySettings) -> Litestar:
             await pool.close()
 
     return Litestar(
-        route_handlers=[*ROUTES, health_router(_postgres_ready, "PostgreSQL")],
+        route_handlers=[
+            *ROUTES,
+            *NOTIFICATION_ROUTES,
+            health_router(_postgres_ready, "PostgreSQL"),
+        ],
         lifespan=[lifespan, admission.lifespan],
         guards=[admission.guard],
         middleware=[admission.middleware],

@@ -130,3 +130,40 @@ class QueuePage(msgspec.Struct, frozen=True, kw_only=True):
 
     items: list[QueueItem]
     next_cursor: str | None
+
+
+class NotificationView(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Someone replied to the reader's comment, or a moderator decided on it."""
+
+    id: str
+    """The event's id: pass it to mark-as-read."""
+    kind: str
+    article_id: str
+    comment_id: str
+    actor_id: str
+    at: datetime
+    read: bool
+    reply_id: str | None = None
+    action: str | None = None
+
+
+class NotificationsPage(msgspec.Struct, frozen=True, kw_only=True):
+    """A page of an author's notifications, newest first, and how many are unread in all."""
+
+    author_id: str
+    unread: int
+    items: list[NotificationView]
+    next_cursor: str | None
+
+
+class MarkRead(msgspec.Struct, frozen=True, kw_only=True):
+    """Which notifications to mark read: the ids given, or every one when `ids` is left out."""
+
+    ids: list[str] | None = None
+
+
+class MarkedRead(msgspec.Struct, frozen=True, kw_only=True):
+    """How many notifications changed to read, and how many remain unread."""
+
+    marked: int
+    unread: int

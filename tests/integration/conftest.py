@@ -7,6 +7,7 @@ share nothing and can run in any order.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -25,6 +26,8 @@ from projections.store import migrate
 from services.auth import create_key
 from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
+from services.notifications import migrate as migrate_notifications
+from services.notifications import run_notifier
 from services.query import create_app as create_query_app
 from threadlog.settings import Settings, from_env
 from threadlog.topics import ensure_topics
@@ -184,3 +187,21 @@ async def produce(producer: AIOKafkaProducer, topic: str, events: list[Envelope]
         key, value, headers = encode_record(event)
         pending.append(await producer.send(topic, key=key, value=value, headers=headers))
     await asyncio.gather(*pending)
+
+
+@pytest.fixture
+async def notifier(settings: Settings) -> AsyncIterator[None]:
+    """The reply-notification subscriber running in this process on the test's topic and schema."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        # Created before the notifier starts, so the query service can serve the tables at once.
+        await migrate_notifications(conn, settings.pg_schema)
+    finally:
+        await conn.close()
+    task = asyncio.create_task(run_notifier(settings.notifier()))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
