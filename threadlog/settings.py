@@ -35,6 +35,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_comment_chars: int = 10_000
     max_batch_events: int = 1_000
     worker_max_batch: int = 2_000
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = 8003
+    """Where the worker serves /metrics and /healthz; 0 turns them off."""
     edit_window_s: float = 900.0
     premoderate_all: bool = False
     banned_patterns: str = "[]"
@@ -66,7 +69,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def query(self) -> QuerySettings:
         """What the query service needs."""
         return QuerySettings(
-            database_url=self.database_url, pg_schema=self.pg_schema, auth=self.auth()
+            database_url=self.database_url,
+            pg_schema=self.pg_schema,
+            auth=self.auth(),
+            topic=self.topic,
+            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            after_max_wait_s=self.after_max_wait_s,
         )
 
     def auth(self) -> AuthSettings:

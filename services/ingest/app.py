@@ -14,6 +14,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from events import InvalidEvents, Limits, MalformedRequest, decode_request, encode_record
+from events.position import Position
 from services.auth import Admission, AuthSettings, ingest_rule, require_event_scopes
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
@@ -39,6 +40,8 @@ class Accepted(msgspec.Struct, frozen=True):
     partition: int
     offset: int
 
+    position: str
+    """`<partition>:<offset>`: pass it as `?after=` to a read that must include this event."""
 
 class AcceptedEvents(msgspec.Struct, frozen=True):
     """The 202 answer: every event of the request, in request order."""
@@ -131,7 +134,12 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
         ) from error
     return AcceptedEvents(
         [
-            Accepted(id=envelope.id, partition=meta.partition, offset=meta.offset)
+            Accepted(
+                id=envelope.id,
+                partition=meta.partition,
+                offset=meta.offset,
+                position=Position(meta.partition, meta.offset).token(),
+            )
             for envelope, meta in zip(envelopes, written, strict=True)
         ]
     )

@@ -9,14 +9,24 @@ import structlog
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.params import Parameter
 
 from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
 from services.query.handlers import ROUTES, pool
 from services.query.notifications import NOTIFICATION_ROUTES
+from services.query.positions import AppliedPositions, wait_for_after
 
 log = structlog.get_logger("threadlog.query")
+
+AFTER = Parameter(
+    str | None,
+    query="after",
+    required=False,
+    description="Position token(s) from the ingest answer (`3:1042`, comma-separated): answer"
+    " only once the read model has applied them (503 + Retry-After past the wait).",
+)
 
 
 class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -27,6 +37,9 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     pg_schema: str = "public"
     pool_size: int = 10
     statement_timeout_ms: int = 5000
+    topic: str = "threadlog.events"
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    after_max_wait_s: float = 5.0
 
 
 async def _postgres_ready(state: State) -> None:
@@ -55,10 +68,13 @@ def create_app(settings: QuerySettings) -> Litestar:
             },
         )
         app.state.pool = pool
+        app.state.positions = AppliedPositions(pool, settings.topic)
+        app.state.positions.start()
         log.info("query ready", schema=settings.pg_schema)
         try:
             yield
         finally:
+            await app.state.positions.stop()
             await pool.close()
 
     return Litestar(
@@ -68,7 +84,9 @@ def create_app(settings: QuerySettings) -> Litestar:
             health_router(_postgres_ready, "PostgreSQL"),
         ],
         lifespan=[lifespan, admission.lifespan],
-        guards=[admission.guard],
+        # After admission: a refused request must not wait for the projection first.
+        guards=[admission.guard, wait_for_after],
+        parameters={"after": AFTER},
         middleware=[admission.middleware],
         state=State({"settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,

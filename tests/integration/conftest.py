@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import urlparse
 
 import asyncpg
+import httpx
 import msgspec
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaProducer
 from litestar.testing import AsyncTestClient
 
@@ -165,7 +168,7 @@ async def producer(settings: Settings) -> AsyncIterator[AIOKafkaProducer]:
         await producer.stop()
 
 
-async def _ok(client: AsyncTestClient[Any], path: str) -> bool:
+async def _ok(client: AsyncTestClient[Any] | httpx.AsyncClient, path: str) -> bool:
     return (await client.get(path)).status_code == 200
 
 
@@ -205,3 +208,31 @@ async def notifier(settings: Settings) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@pytest.fixture
+async def query_server(settings: Settings, make_key: MakeKey) -> AsyncIterator[httpx.AsyncClient]:
+    """The query service on a real uvicorn in a thread of its own, behind an httpx client with an
+    admin key. Unlike the in-process test client, a long request (a live stream, a read waiting
+    with `?after=`) then never blocks this test's loop, where the worker runs."""
+    key = await make_key("test-admin-server", ["admin"])
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(
+        uvicorn.Config(create_query_app(settings.query()), log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    host, port = sock.getsockname()
+    async with httpx.AsyncClient(
+        base_url=f"http://{host}:{port}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    ) as client:
+        await eventually(lambda: _ok(client, "/readyz"), what="the query server to start")
+        try:
+            yield client
+        finally:
+            server.should_exit = True
+            await asyncio.to_thread(thread.join, 10)
+            sock.close()

@@ -1,0 +1,121 @@
+"""How far the projection has applied the log, watched once per process for every reader.
+
+One task reads `projection_offsets` every `interval_s` (one indexed query of a dozen rows) and
+wakes whoever waits: reads with `?after=` (read your own writes) and the live streams, which push
+a change only once the read model has it. The worker needs no hook: its batch transaction moves
+these offsets with the rows, so an offset seen here means the rows are visible too.
+"""
+
+import asyncio
+from contextlib import suppress
+from typing import Any
+
+import asyncpg
+import structlog
+from litestar.connection import ASGIConnection
+from litestar.handlers import BaseRouteHandler
+
+from events.position import BadPosition, Position, parse_positions
+from services.errors import ApiError, ErrorDetail
+from services.query.wakeup import Wakeup
+
+log = structlog.get_logger("threadlog.query.positions")
+
+
+class AppliedPositions:
+    """The projection's next offset per partition, refreshed in the background."""
+
+    def __init__(
+        self,
+        pool: "asyncpg.Pool[Any]",
+        topic: str,
+        projection: str = "threads",
+        interval_s: float = 0.05,
+    ) -> None:
+        self._pool = pool
+        self._topic = topic
+        self._projection = projection
+        self._interval_s = interval_s
+        self.next_offsets: dict[int, int] = {}
+        self.changed = Wakeup()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start watching (idempotent)."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._watch(), name="applied-positions")
+
+    async def stop(self) -> None:
+        """Stop watching."""
+        if self._task is not None:
+            self._task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def applied(self, position: Position) -> bool:
+        """Whether the projection has applied the event at `position`."""
+        return self.next_offsets.get(position.partition, 0) > position.offset
+
+    async def wait_applied(self, wanted: list[Position], timeout_s: float) -> bool:
+        """Wait until every position is applied; False if `timeout_s` passes first."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while not all(map(self.applied, wanted)):
+                    await self.changed.wait()
+        except TimeoutError:
+            return False
+        return True
+
+    async def refresh(self) -> None:
+        """Read the offsets now and wake the waiters if they moved."""
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "select partition, next_offset from projection_offsets"
+                " where projection = $1 and topic = $2",
+                self._projection,
+                self._topic,
+            )
+        fresh = {row["partition"]: row["next_offset"] for row in rows}
+        if fresh != self.next_offsets:
+            self.next_offsets = fresh
+            self.changed.fire()
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await self.refresh()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+                # Readers waiting meanwhile time out with 503; the next round may succeed.
+                log.warning("cannot read the applied positions; retrying", error=repr(error))
+                await asyncio.sleep(1)
+            await asyncio.sleep(self._interval_s)
+
+
+async def wait_for_after(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    """Litestar guard: with `?after=TOKEN[,TOKEN...]`, answer only once the projection applied
+    each position (read your own writes); 503 with Retry-After past the bounded wait."""
+    token = connection.query_params.get("after")
+    if not token:
+        return
+    try:
+        wanted = parse_positions(token)
+    except BadPosition as error:
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"after: {error}; pass a `position` from the ingest answer unchanged.",
+            [ErrorDetail(field="after", message=str(error))],
+        ) from error
+    positions: AppliedPositions = connection.app.state.positions
+    wait_s: float = connection.app.state.settings.after_max_wait_s
+    if not await positions.wait_applied(wanted, wait_s):
+        raise ApiError(
+            503,
+            "not_yet_applied",
+            f"The read model has not applied position {token} within {wait_s:g} s (the worker"
+            " lags or is stopped); retry after the Retry-After seconds.",
+            headers={"Retry-After": "1"},
+        )
