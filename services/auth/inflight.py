@@ -33,7 +33,13 @@ class InflightLimit:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve the request, or refuse it with 503 `overloaded` when the gate is full."""
-        if scope["type"] != ScopeType.HTTP or scope["path"] in _PROBES:
+        handler = scope.get("route_handler")
+        if (
+            scope["type"] != ScopeType.HTTP
+            or scope["path"] in _PROBES
+            # Long-lived routes (live streams) bound themselves; they would starve the gate.
+            or (handler is not None and handler.opt.get("inflight_exempt"))
+        ):
             await self.app(scope, receive, send)
             return
         gate = self.gate

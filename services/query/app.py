@@ -17,6 +17,7 @@ from services.health import health_router
 from services.query.handlers import ROUTES, pool
 from services.query.notifications import NOTIFICATION_ROUTES
 from services.query.positions import AppliedPositions, wait_for_after
+from services.query.stream import get_stream
 
 log = structlog.get_logger("threadlog.query")
 
@@ -74,6 +75,8 @@ def create_app(settings: QuerySettings) -> Litestar:
         try:
             yield
         finally:
+            if app.state.get("live_feed") is not None:
+                await app.state.live_feed.stop()
             await app.state.positions.stop()
             await pool.close()
 
@@ -81,6 +84,7 @@ def create_app(settings: QuerySettings) -> Litestar:
         route_handlers=[
             *ROUTES,
             *NOTIFICATION_ROUTES,
+            get_stream,
             health_router(_postgres_ready, "PostgreSQL"),
         ],
         lifespan=[lifespan, admission.lifespan],

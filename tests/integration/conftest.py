@@ -210,6 +210,13 @@ async def notifier(settings: Settings) -> AsyncIterator[None]:
             await task
 
 
+async def _listening(client: httpx.AsyncClient) -> bool:
+    try:
+        return await _ok(client, "/readyz")
+    except httpx.TransportError:
+        return False
+
+
 @pytest.fixture
 async def query_server(settings: Settings, make_key: MakeKey) -> AsyncIterator[httpx.AsyncClient]:
     """The query service on a real uvicorn in a thread of its own, behind an httpx client with an
@@ -229,7 +236,7 @@ async def query_server(settings: Settings, make_key: MakeKey) -> AsyncIterator[h
         headers={"Authorization": f"Bearer {key}"},
         timeout=30,
     ) as client:
-        await eventually(lambda: _ok(client, "/readyz"), what="the query server to start")
+        await eventually(lambda: _listening(client), what="the query server to start")
         try:
             yield client
         finally:
