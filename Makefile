@@ -10,7 +10,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 
-.PHONY: help venv up services demo test unit integration lint format bench bench-catchup bench-read down clean
+.PHONY: help venv up services demo test unit integration lint format fuzz bench bench-quick bench-catchup bench-read down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -59,13 +59,24 @@ unit: venv ## unit tests only (no servers needed)
 test: lint up ## the whole suite on the real Kafka and PostgreSQL
 	@$(BIN)/pytest -q
 
+fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`make test`: 25)
+	@THREADLOG_FUZZ_EXAMPLES=$${THREADLOG_FUZZ_EXAMPLES:-500} THREADLOG_FUZZ_RANDOM=1 \
+		$(BIN)/pytest tests/fuzz -q
+
 bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentPosted
 	@$(BIN)/python -m bench.catchup --events 100000
 
 bench-read: up ## first-page latency of a 10,000-comment thread against a 100-comment one
 	@$(BIN)/python -m bench.thread_read --big 10000 --small 100
 
-bench: bench-catchup bench-read ## every benchmark, printed with its conditions
+bench: up ## every scenario, fixed data, Isso beside us; writes bench/results/<date>.{json,md,png}
+	@command -v wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[bench]'
+	@$(BIN)/python -m bench.suite
+
+bench-quick: up ## the same scenarios on smaller data, in under 3 minutes (before/after a change)
+	@command -v wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
+	@$(BIN)/python -m bench.suite --quick
 
 down: ## stop everything we started
 	@deploy/bin/down

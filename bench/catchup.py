@@ -20,10 +20,9 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from aiokafka import AIOKafkaProducer
 
+from bench.produce import append
 from bench.workload import mixed_events
-from events import encode_record
 from projections.store import migrate
 from threadlog.settings import ENVIRONMENT, Settings, from_env
 from threadlog.topics import ensure_topics
@@ -35,26 +34,7 @@ async def _produce(settings: Settings, count: int, mixed: bool) -> float:
     # The articles are published first and come on top of `count`, so that a run of
     # --events 100000 is 100,000 comment events.
     events = mixed_events(count + ARTICLES, articles=ARTICLES, only_posts=not mixed)
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=20,
-        max_batch_size=256 * 1024,
-    )
-    await producer.start()
-    started = time.perf_counter()
-    try:
-        pending = []
-        for event in events:
-            key, value, headers = encode_record(event)
-            pending.append(
-                await producer.send(settings.topic, key=key, value=value, headers=headers)
-            )
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return time.perf_counter() - started
+    return await append(settings, events)
 
 
 async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
@@ -65,7 +45,8 @@ async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
     return int(value)
 
 
-async def run(count: int, mixed: bool, batch: int) -> None:
+async def run(count: int, mixed: bool, batch: int) -> dict[str, float]:
+    """Run the benchmark, print its figures and conditions, and return the figures."""
     tag = uuid.uuid4().hex[:8]
     settings = msgspec.structs.replace(
         from_env(),
@@ -124,6 +105,13 @@ async def run(count: int, mixed: bool, batch: int) -> None:
         f" {platform.python_version()}, worker batch {batch}, 12 partitions, {ARTICLES} articles;"
         " Kafka, PostgreSQL and the worker on this one machine"
     )
+    return {
+        "events": total_events,
+        "append_per_s": round(total_events / produce_s),
+        "seconds_from_start": round(total, 2),
+        "events_per_s": round(total_events / total),
+        "events_per_s_from_first_commit": round(total_events / steady),
+    }
 
 
 def main() -> None:

@@ -24,12 +24,12 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
-from aiokafka import AIOKafkaProducer
 
-from events import ArticlePublished, CommentPosted, Envelope, Event, encode_record
+from bench.produce import append
+from events import ArticlePublished, CommentPosted, Envelope, Event
 from projections.store import migrate
 from services.query.reads import _INLINE_REPLIES, _TOP_LEVEL
-from threadlog.settings import ENVIRONMENT, Settings, from_env
+from threadlog.settings import ENVIRONMENT, from_env
 from threadlog.topics import ensure_topics
 
 
@@ -63,26 +63,6 @@ def thread_events(article_id: str, comments: int, seed: int) -> list[Envelope]:
         )
         for i, d in enumerate(datas)
     ]
-
-
-async def _load(settings: Settings, events: list[Envelope]) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        acks="all",
-        enable_idempotence=True,
-        linger_ms=20,
-    )
-    await producer.start()
-    try:
-        pending = []
-        for event in events:
-            key, value, headers = encode_record(event)
-            pending.append(
-                await producer.send(settings.topic, key=key, value=value, headers=headers)
-            )
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
 
 
 def _count(comments: list[Any]) -> int:
@@ -124,7 +104,7 @@ async def run(big: int, small: int, requests: int) -> None:
     await migrate(conn, settings.pg_schema)
     await conn.execute(f'set search_path to "{settings.pg_schema}"')
     events = thread_events("big", big, 1) + thread_events("small", small, 2)
-    await _load(settings, events)
+    await append(settings, events)
     env = dict(os.environ, THREADLOG_LOG_FORMAT="json", THREADLOG_LOG_LEVEL="warning")
     env |= {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
     worker, query = [

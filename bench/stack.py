@@ -1,0 +1,130 @@
+"""The threadlog processes a benchmark runs against: its own topic, schema, ports and key."""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+
+import asyncpg
+import msgspec
+
+from projections.store import migrate
+from services.auth import create_key
+from services.auth import migrate as migrate_keys
+from threadlog.settings import ENVIRONMENT, Settings, from_env
+from threadlog.topics import ensure_topics
+
+
+def bench_settings(name: str, **overrides: object) -> Settings:
+    """Settings with a fresh topic, group and schema named after the benchmark."""
+    tag = f"{name}_{uuid.uuid4().hex[:6]}"
+    return msgspec.structs.replace(
+        from_env(),
+        topic=f"bench.{tag}",
+        dlq_topic=f"bench.{tag}.dlq",
+        consumer_group=f"bench-{tag}",
+        pg_schema=f"bench_{tag}",
+        ingest_port=18001,
+        query_port=18002,
+        rate_limit_per_s=1e9,
+        rate_limit_burst=1e9,
+        **overrides,
+    )
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process, in MiB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@dataclass
+class Stack:
+    """Worker, ingest and query processes on a bench schema; `key` may post anything."""
+
+    settings: Settings
+    key: str = ""
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    async def prepare(self) -> None:
+        """Create the topics, tables and an admin key."""
+        await ensure_topics(self.settings)
+        conn = await asyncpg.connect(self.settings.database_url)
+        try:
+            await migrate(conn, self.settings.pg_schema)
+            await migrate_keys(conn, self.settings.pg_schema)
+            await conn.execute(f'set search_path to "{self.settings.pg_schema}"')
+            self.key = await create_key(conn, "bench", ["admin"])
+        finally:
+            await conn.close()
+
+    def start(self, *roles: str) -> None:
+        """Start `threadlog ROLE` for each role and wait until the services answer /readyz."""
+        env = dict(os.environ, THREADLOG_LOG_FORMAT="json", THREADLOG_LOG_LEVEL="warning")
+        env |= {var: str(getattr(self.settings, name)) for name, var in ENVIRONMENT.items()}
+        for role in roles:
+            self.processes[role] = subprocess.Popen(
+                [sys.executable, "-m", "threadlog", role], env=env, stderr=subprocess.DEVNULL
+            )
+        for role, url in (("ingest", self.settings.ingest_url), ("query", self.settings.query_url)):
+            if role in roles:
+                _wait_ready(f"{url}/readyz")
+
+    def rss(self) -> dict[str, float]:
+        """Each process's resident memory now, in MiB."""
+        return {role: round(rss_mb(p.pid), 1) for role, p in self.processes.items()}
+
+    def stop(self) -> None:
+        """Stop every process (SIGTERM, then wait)."""
+        for process in self.processes.values():
+            process.terminate()
+        for process in self.processes.values():
+            process.wait(20)
+        self.processes.clear()
+
+    async def drop(self) -> None:
+        """Drop the bench schema."""
+        conn = await asyncpg.connect(self.settings.database_url)
+        try:
+            await conn.execute(f'drop schema if exists "{self.settings.pg_schema}" cascade')
+        finally:
+            await conn.close()
+
+
+def _wait_ready(url: str, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"{url} did not answer 200 within {timeout_s:g} s")
+
+
+async def wait_applied(settings: Settings, count: int, timeout_s: float = 900) -> float:
+    """Wait until the worker applied `count` records of the topic; return the seconds waited."""
+    conn = await asyncpg.connect(settings.database_url)
+    started = time.perf_counter()
+    try:
+        while time.perf_counter() - started < timeout_s:
+            done = await conn.fetchval(
+                "select coalesce(sum(next_offset), 0)"
+                f' from "{settings.pg_schema}".projection_offsets where topic = $1',
+                settings.topic,
+            )
+            if int(done) >= count:
+                return time.perf_counter() - started
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
+    raise SystemExit(f"the worker did not apply {count} records within {timeout_s:g} s")
