@@ -4,9 +4,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from events import EVENT_TYPES, UndecodableRecord, decode_record, encode_json
+from events.contract import schema_path
 from events.upcast import RawData, UnknownVersion, dataschema, upcast, version_of
 from threadlog.contract import DEFAULT_DIR, stale_files
 
@@ -46,6 +48,17 @@ def test_every_sample_decodes_to_the_current_version(path: Path) -> None:
     assert isinstance(envelope.data, cls)
     if dict(headers).get("ce_dataschema") == dataschema(envelope.type).encode():
         assert json.loads(encode_json(envelope.data)) == json.loads(value)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda path: path.name)
+def test_every_sample_validates_against_its_checked_in_schema(path: Path) -> None:
+    """A consumer needs only schemas/: each sample's value validates against the JSON Schema of
+    the version its record names (version 1 when it names none)."""
+    sample = json.loads(path.read_text())
+    type_ = sample["headers"]["ce_type"]
+    version = version_of(type_, sample["headers"].get("ce_dataschema"))
+    schema = json.loads((DEFAULT_DIR / schema_path(type_, version)).read_text())
+    jsonschema.validate(sample["value"], schema)
 
 
 def test_records_without_a_dataschema_are_version_1() -> None:

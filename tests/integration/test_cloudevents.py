@@ -1,0 +1,74 @@
+"""Records on Kafka are standard CloudEvents: any Kafka client and the CloudEvents SDK read them,
+and the checked-in JSON Schemas validate them, with no threadlog code involved."""
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from aiokafka import AIOKafkaConsumer
+from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
+from cloudevents.core.formats.json import JSONFormat
+
+from events import decode_record, encode_json
+from tests.integration.test_lifecycle_api import Client, ev, post
+from threadlog.contract import DEFAULT_DIR
+from threadlog.settings import Settings
+
+SCHEMAS = DEFAULT_DIR / "events"
+
+
+def _schema(type_: str, dataschema: str) -> Any:
+    version = dataschema.rsplit(":", 1)[-1]
+    schema = json.loads(Path(SCHEMAS / f"{type_}.v{version}.json").read_text())
+    assert schema["$id"] == dataschema
+    return schema
+
+
+async def test_plain_kafka_client_cloudevents_sdk_and_threadlog_agree(
+    settings: Settings, ingest: Client
+) -> None:
+    """Every record ingest appends reads back, through a plain consumer and the `cloudevents`
+    SDK, as the same event (id, type, source, time, data, key) our own decoder gives, and its
+    value validates against the schema its `ce_dataschema` header names."""
+    posted = [
+        ev("ArticlePublished", 0, article_id="art", title="T"),
+        post("c1", 1),
+        post("c2", 2, parent="c1", author="bob"),
+        ev("CommentVoted", 3, article_id="art", comment_id="c1", voter_id="v", vote="up"),
+        ev("AuthorBanned", 4, author_id="troll", moderator_id="m"),
+    ]
+    answer = await ingest.post("/v1/events", json=posted)
+    assert answer.status_code == 202, answer.text
+    consumer = AIOKafkaConsumer(
+        settings.topic,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        async with asyncio.timeout(30):
+            while len(records) < len(posted):
+                batches = await consumer.getmany(timeout_ms=500)
+                records += [r for batch in batches.values() for r in batch]
+    finally:
+        await consumer.stop()
+    assert {dict(r.headers)["ce_id"].decode() for r in records} == {e["id"] for e in posted}
+    for record in records:
+        ours = decode_record(record.headers, record.value)
+        sdk = from_binary(
+            KafkaMessage(headers=dict(record.headers), key=record.key, value=record.value),
+            JSONFormat(),
+        )
+        attributes = sdk.get_attributes()
+        assert attributes["id"] == ours.id
+        assert attributes["type"] == ours.type
+        assert attributes["source"] == ours.source
+        assert attributes["specversion"] == "1.0"
+        assert attributes["time"] == ours.time
+        assert attributes["datacontenttype"] == "application/json"
+        assert attributes["partitionkey"] == ours.key
+        assert sdk.get_data() == json.loads(encode_json(ours.data))
+        jsonschema.validate(sdk.get_data(), _schema(ours.type, attributes["dataschema"]))
