@@ -10,7 +10,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 
-.PHONY: help venv up services demo test unit integration lint format fuzz bench bench-quick bench-catchup bench-read down clean
+.PHONY: help venv up services demo test unit integration lint format fuzz bench bench-quick bench-catchup bench-read bench-push down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -77,6 +77,9 @@ bench: up ## every scenario, fixed data, Isso beside us; writes bench/results/<d
 bench-quick: up ## the same scenarios on smaller data, in under 3 minutes (before/after a change)
 	@command -v wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
 	@$(BIN)/python -m bench.suite --quick
+
+bench-push: up ## post-to-push latency of live streams (1,000 posts) and streams one query process holds
+	@$(BIN)/python -m bench.push_latency --posts 1000 --streams 2000
 
 down: ## stop everything we started
 	@deploy/bin/down
