@@ -39,9 +39,9 @@ class Accepted(msgspec.Struct, frozen=True):
     id: str
     partition: int
     offset: int
-
     position: str
     """`<partition>:<offset>`: pass it as `?after=` to a read that must include this event."""
+
 
 class AcceptedEvents(msgspec.Struct, frozen=True):
     """The 202 answer: every event of the request, in request order."""
