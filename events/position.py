@@ -39,11 +39,3 @@ def parse_positions(text: str) -> list[Position]:
             raise BadPosition(f"{part!r} is not a position token like 3:1042")
         positions.append(Position(int(match.group(1)), int(match.group(2))))
     return positions
-
-
-def furthest(positions: list[Position]) -> dict[int, int]:
-    """Per partition, the highest offset among `positions`: what a reader must wait for."""
-    wanted: dict[int, int] = {}
-    for partition, offset in positions:
-        wanted[partition] = max(offset, wanted.get(partition, -1))
-    return wanted

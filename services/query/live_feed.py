@@ -199,7 +199,7 @@ class LiveFeed:
                             {"reason": "history_unavailable", "article_id": article_id}
                         ),
                     )
-            yield ServerSentEventMessage(comment="following", retry=1000)
+            yield ServerSentEventMessage(comment="following", retry=1000, data=None)
             while True:
                 for change in list(article.changes):
                     if change.offset > last:
@@ -214,7 +214,7 @@ class LiveFeed:
                     async with asyncio.timeout(KEEPALIVE_S):
                         await article.wakeup.wait()
                 except TimeoutError:
-                    yield ServerSentEventMessage(comment="keep-alive")
+                    yield ServerSentEventMessage(comment="keep-alive", data=None)
         finally:
             article.streams -= 1
             self.streams -= 1

@@ -7,6 +7,7 @@ A waiter costs one future and one list entry, nothing while it sleeps.
 """
 
 import asyncio
+from contextlib import suppress
 
 
 def _wake(future: "asyncio.Future[None]") -> None:
@@ -32,7 +33,8 @@ class Wakeup:
         try:
             await future
         finally:
-            if not future.done():
+            # Still listed when cancelled (a timeout): drop it rather than wait for a fire.
+            with suppress(ValueError):
                 self._waiters.remove(entry)
 
     def fire(self) -> None:
