@@ -9,7 +9,7 @@ import structlog
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS
@@ -21,9 +21,9 @@ from services.query.stream import get_stream
 
 log = structlog.get_logger("threadlog.query")
 
-AFTER = Parameter(
-    str | None,
-    query="after",
+AFTER = QueryParameter(
+    annotation=str | None,
+    name="after",
     required=False,
     description="Position token(s) from the ingest answer (`3:1042`, comma-separated): answer"
     " only once the read model has applied them (503 + Retry-After past the wait).",

@@ -69,7 +69,7 @@ async def get_stream(
     article_id: FromPath[str],
     last_event_id: Annotated[
         str | None,
-        HeaderParameter(header="Last-Event-ID", required=False, description="resume after it"),
+        HeaderParameter(name="Last-Event-ID", required=False, description="resume after it"),
     ] = None,
 ) -> ServerSentEvent:
     """New, edited, deleted and moderated comments of the thread, once a read shows them."""
