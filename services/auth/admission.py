@@ -156,7 +156,7 @@ class Admission:
     async def guard(
         self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
     ) -> None:
-        """Litestar guard: refuse with 401, 403, 414 or 429, or let the request through with
+        """Litestar guard: refuse with 400, 401, 403, 414 or 429, or let the request through with
         its key in `connection.state.api_key` (None for an anonymous public read)."""
         path = connection.scope["path"]
         rule = self.rule(str(connection.scope.get("method", "GET")), path)
@@ -173,6 +173,19 @@ class Admission:
                     "uri_too_long",
                     f"The URL is {url_chars} characters long; at most"
                     f" {self.settings.max_url_chars} are accepted.",
+                ),
+                None,
+            )
+        if "\x00" in path or b"%00" in connection.scope.get("query_string", b""):
+            # PostgreSQL text cannot hold NUL: refused here once for every route and parameter,
+            # rather than as a database error (a 500) in whichever query meets it first.
+            raise _refuse(
+                connection,
+                ApiError(
+                    400,
+                    "invalid_parameter",
+                    "NUL characters (%00) are not allowed in the path or the query string.",
+                    [ErrorDetail(field="url", message="NUL characters are not allowed")],
                 ),
                 None,
             )

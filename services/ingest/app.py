@@ -18,6 +18,7 @@ from events.position import Position
 from services.auth import Admission, AuthSettings, ingest_rule, require_event_scopes
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
+from services.ingest.request_schema import EventsOperation
 
 log = structlog.get_logger("threadlog.ingest")
 
@@ -92,7 +93,12 @@ async def _connect(state: State, settings: IngestSettings) -> None:
         return
 
 
-@post("/v1/events", status_code=202, summary="Append events to the log")
+@post(
+    "/v1/events",
+    status_code=202,
+    summary="Append events to the log",
+    operation_class=EventsOperation,
+)
 async def post_events(request: Request[Any, Any, Any], state: State) -> AcceptedEvents:
     """One CloudEvents envelope or an array of up to 1,000; all valid, or none is appended."""
     settings: IngestSettings = state.settings
@@ -100,6 +106,10 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
         envelopes = decode_request(await request.body(), settings.limits)
     except MalformedRequest as error:
         raise ApiError(400, "malformed_json", str(error)) from error
+    except UnicodeDecodeError as error:
+        # msgspec raises this, not DecodeError, for invalid UTF-8 inside a string; until the
+        # codec maps it to MalformedRequest, the shell must not let it become a 500.
+        raise ApiError(400, "malformed_json", f"The body is not valid UTF-8: {error}") from error
     except InvalidEvents as error:
         raise ApiError(
             422,

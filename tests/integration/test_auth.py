@@ -213,6 +213,16 @@ async def test_an_overlong_url_is_414(settings: Settings) -> None:
     assert error_of(response) == (414, "uri_too_long")
 
 
+async def test_nul_in_a_url_is_400_on_every_route(settings: Settings) -> None:
+    """NUL in a path parameter or a query parameter is 400 `invalid_parameter` (PostgreSQL text
+    cannot hold it); without this check it reached the database and answered 500."""
+    async with AsyncTestClient(create_query_app(settings.query())) as client:
+        for url in ("/v1/articles/a%00b/thread", "/v1/authors/a%00/timeline"):
+            assert error_of(await client.get(url)) == (400, "invalid_parameter"), url
+        query = await client.get("/v1/articles/a/thread", params={"cursor": "x\x00"})
+        assert error_of(query) == (400, "invalid_parameter")
+
+
 async def test_the_key_cache_fails_closed_when_it_cannot_be_refreshed(settings: Settings) -> None:
     """Keys read from Postgres serve lookups; once the last read is older than max_stale_s (the
     database unreachable), every lookup is refused rather than trusting revoked keys."""

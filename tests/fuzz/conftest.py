@@ -1,0 +1,147 @@
+"""Both services as real processes (uvicorn, httptools) on a fresh topic and schema, for fuzzing.
+
+Fuzzing goes through real HTTP so that the server's own parsing is fuzzed too. Each module gets
+its own topic, schema and admin key; the processes are stopped by pid at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import msgspec
+import pytest
+
+from services.auth import create_key
+from threadlog.settings import ENVIRONMENT, Settings, from_env
+
+pytestmark = pytest.mark.integration
+
+TALLY: Counter[tuple[str, int]] = Counter()
+"""("METHOD /path", status) -> answers seen, for the summary at the end of the run."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print the cases sent per endpoint and the statuses they got, 5xx first in mind."""
+    if not TALLY:
+        return
+    endpoints = sorted({endpoint for endpoint, _ in TALLY})
+    terminalreporter.section("fuzz: cases per endpoint")
+    for endpoint in endpoints:
+        statuses = {s: n for (e, s), n in sorted(TALLY.items()) if e == endpoint}
+        server_errors = sum(n for s, n in statuses.items() if s >= 500)
+        shown = ", ".join(f"{s}: {n}" for s, n in statuses.items())
+        terminalreporter.write_line(
+            f"{endpoint}: {sum(statuses.values())} cases, 5xx: {server_errors} ({shown})"
+        )
+
+
+class Running(msgspec.Struct, frozen=True):
+    """Base URLs of the running services and an admin key they accept."""
+
+    ingest_url: str
+    query_url: str
+    key: str
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def fuzz_settings() -> Settings:
+    """The environment's settings with a fresh topic and schema, free ports, no rate limit."""
+    tag = uuid.uuid4().hex[:10]
+    return msgspec.structs.replace(
+        from_env(),
+        topic=f"fuzz.{tag}.events",
+        dlq_topic=f"fuzz.{tag}.events.dlq",
+        topic_partitions=1,
+        consumer_group=f"fuzz-{tag}",
+        pg_schema=f"fuzz_{tag}",
+        ingest_port=_free_port(),
+        query_port=_free_port(),
+        rate_limit_per_s=1_000_000.0,
+        rate_limit_burst=1_000_000.0,
+    )
+
+
+async def _admin_key(settings: Settings) -> str:
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings={"search_path": settings.pg_schema}
+    )
+    try:
+        return await create_key(conn, "fuzzer", ["admin"])
+    finally:
+        await conn.close()
+
+
+async def _drop(settings: Settings) -> None:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
+    finally:
+        await conn.close()
+
+
+def _ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/readyz", timeout=1) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """Ingest and query started as `threadlog ingest` / `threadlog query` processes."""
+    settings = fuzz_settings()
+    env = dict(os.environ) | {var: str(getattr(settings, n)) for n, var in ENVIRONMENT.items()}
+    env["THREADLOG_LOG_FORMAT"] = "json"
+    # What an operator runs: every topic and table the services expect, whoever added them.
+    init = subprocess.run(
+        [sys.executable, "-m", "threadlog", "init"], env=env, capture_output=True, timeout=120
+    )
+    if init.returncode != 0:
+        pytest.exit(f"`threadlog init` failed; is `make up` running? {init.stderr[-2000:]!r}", 2)
+    key = asyncio.run(_admin_key(settings))
+    logs: dict[str, Path] = {}
+    processes: list[subprocess.Popen[bytes]] = []
+    for service in ("ingest", "query"):
+        logs[service] = tmp_path_factory.mktemp("fuzz") / f"{service}.log"
+        with logs[service].open("ab") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "threadlog", service], env=env, stdout=log, stderr=log
+                )
+            )
+    try:
+        deadline = time.monotonic() + 30
+        for url in (settings.ingest_url, settings.query_url):
+            while not _ready(url):
+                if time.monotonic() > deadline:
+                    tails = {name: path.read_text()[-2000:] for name, path in logs.items()}
+                    pytest.fail(f"{url} did not become ready in 30 s; logs: {tails}")
+                time.sleep(0.1)
+        yield Running(settings.ingest_url, settings.query_url, key)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        asyncio.run(_drop(settings))

@@ -1,0 +1,83 @@
+"""schemathesis against both services' OpenAPI documents: whatever it sends, in or out of the
+schema, no answer is a 5xx and every 4xx is in the shared error shape.
+
+`make test` runs THREADLOG_FUZZ_EXAMPLES (default 25) cases per endpoint and generation mode;
+`make fuzz` runs many more.
+"""
+
+import os
+from typing import Any
+
+import msgspec
+import pytest
+import requests
+import schemathesis
+from hypothesis import HealthCheck, settings
+
+from services.errors import ErrorResponse
+from services.ingest import create_app as create_ingest_app
+from services.query import create_app as create_query_app
+from tests.fuzz.conftest import TALLY, Running
+from threadlog.settings import from_env
+
+pytestmark = pytest.mark.integration
+
+EXAMPLES = int(os.environ.get("THREADLOG_FUZZ_EXAMPLES", "25"))
+
+# The documents are read from apps built in this process (building one connects to nothing), so
+# that the endpoints are known when tests are collected; the requests go to real processes.
+ingest_schema = schemathesis.openapi.from_dict(
+    create_ingest_app(from_env().ingest()).openapi_schema.to_schema()
+)
+query_schema = schemathesis.openapi.from_dict(
+    create_query_app(from_env().query()).openapi_schema.to_schema()
+)
+_errors = msgspec.json.Decoder(ErrorResponse)
+_session = requests.Session()
+
+
+def check(response: Any, where: str) -> None:
+    """No 5xx; a 4xx body is exactly the shared error shape with a code and a message."""
+    status = response.status_code
+    assert status < 500, f"{where}: {status} {response.text[:500]}"
+    if status >= 400:
+        body = _errors.decode(response.content)  # raises if not the shared shape
+        assert body.error.code, f"{where}: empty error code"
+        assert body.error.message, f"{where}: empty error message"
+
+
+def call(case: Any, base_url: str, key: str) -> None:
+    """Send the case with the admin key (so it gets past the guard) and check the answer."""
+    response = case.call(
+        base_url=base_url,
+        session=_session,
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    documented = case.method.upper() == case.operation.method.upper()
+    endpoint = f"{case.method} {case.path}" if documented else "undocumented methods"
+    TALLY[(endpoint, response.status_code)] += 1
+    check(response, f"{case.method} {case.formatted_path} query={case.query}")
+
+
+_settings = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+    derandomize=os.environ.get("THREADLOG_FUZZ_RANDOM") is None,
+    database=None,
+)
+
+
+@ingest_schema.parametrize()
+@_settings
+def test_ingest_never_answers_5xx_and_errors_keep_their_shape(case: Any, running: Running) -> None:
+    """Generated event requests, valid and invalid: 202, or a 4xx in the shared shape."""
+    call(case, running.ingest_url, running.key)
+
+
+@query_schema.parametrize()
+@_settings
+def test_query_never_answers_5xx_and_errors_keep_their_shape(case: Any, running: Running) -> None:
+    """Generated reads, with parameters in and out of range: 200, or a 4xx in the shared shape."""
+    call(case, running.query_url, running.key)
