@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import asyncpg
 import structlog
+from aiokafka.errors import KafkaError
 from litestar.response import ServerSentEventMessage
 
 from events import CommentDeleted, CommentEdited, CommentModerated, CommentPosted, encode_json
@@ -102,16 +103,22 @@ class LiveFeed:
                 await task
 
     async def _read(self) -> None:
-        deliveries = subscribe(
-            self._servers, self._topic, start=self._covered_from, poll_timeout_ms=100
-        )
-        async with aclosing(deliveries):
-            async for delivery in deliveries:
-                data = delivery.envelope.data
-                if isinstance(data, _STREAMED):
-                    queue = self._pending.setdefault(delivery.partition, deque())
-                    queue.append((delivery.offset, data.article_id, data.comment_id))
-                    await self._release()
+        read_upto = dict(self._covered_from)
+        while True:
+            deliveries = subscribe(self._servers, self._topic, start=read_upto, poll_timeout_ms=100)
+            try:
+                async with aclosing(deliveries):
+                    async for delivery in deliveries:
+                        read_upto[delivery.partition] = delivery.offset + 1
+                        data = delivery.envelope.data
+                        if isinstance(data, _STREAMED):
+                            queue = self._pending.setdefault(delivery.partition, deque())
+                            queue.append((delivery.offset, data.article_id, data.comment_id))
+                            await self._release()
+            except (KafkaError, OSError, RuntimeError, asyncpg.PostgresError) as error:
+                # Streams stay open meanwhile; the feed resumes where it stopped reading.
+                log.warning("live feed interrupted; resuming", error=repr(error))
+                await asyncio.sleep(1)
 
     async def _release_on_change(self) -> None:
         while True:
