@@ -1,12 +1,16 @@
 """Reply notifications end to end: ingest, Kafka, the notifier and worker, the query service."""
 
+import json
 from typing import Any
 
 import pytest
 
+from events import Limits, decode_request
 from projections import Worker
+from services.notifications import handle, migrate
 from tests.integration.conftest import eventually
 from tests.integration.test_lifecycle_api import Client, ev, get, post, send
+from threadlog.settings import Settings
 
 
 @pytest.mark.usefixtures("notifier")
@@ -98,3 +102,22 @@ async def test_notifications_page_by_cursor_and_mark_read_needs_a_key(
         "/v1/authors/ann/notifications/read", json={}, headers={"Authorization": ""}
     )
     assert anonymous.status_code == 401
+
+
+async def test_a_redelivered_event_notifies_once(settings: Settings, db: Any) -> None:
+    """At least once means an event can come twice: the second handling changes nothing."""
+    await migrate(db, settings.pg_schema)
+    parent, reply = decode_request(
+        json.dumps(
+            [
+                post("c1", 1, author="ann"),
+                post("c2", 2, author="bob", parent="c1"),
+            ]
+        ).encode(),
+        Limits(),
+    )
+    for envelope in (parent, reply, reply, parent, reply):
+        await handle(db, envelope)
+    rows = await db.fetch("select recipient_id, event_id, kind from notifications")
+    assert [tuple(row) for row in rows] == [("ann", reply.id, "reply")]
+    assert await db.fetchval("select count(*) from notifier_comments") == 2
