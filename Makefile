@@ -10,7 +10,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 
-.PHONY: help venv up services demo test unit integration lint format fuzz bench bench-quick bench-catchup bench-read bench-push down clean
+.PHONY: help venv up services demo test unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -62,6 +62,11 @@ test: lint up ## the whole suite on the real Kafka and PostgreSQL
 fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`make test`: 25)
 	@THREADLOG_FUZZ_EXAMPLES=$${THREADLOG_FUZZ_EXAMPLES:-500} THREADLOG_FUZZ_RANDOM=1 \
 		$(BIN)/pytest tests/fuzz -q
+
+chaos: up ## 3 workers, 20 random SIGKILLs while 200,000 events are posted; exact count at the end
+	@THREADLOG_CHAOS_EVENTS=$${THREADLOG_CHAOS_EVENTS:-200000} \
+		THREADLOG_CHAOS_KILLS=$${THREADLOG_CHAOS_KILLS:-20} \
+		$(BIN)/pytest tests/integration/test_chaos.py -q -s -p no:warnings
 
 bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentPosted
 	@$(BIN)/python -m bench.catchup --events 100000
