@@ -18,6 +18,10 @@ class Projection(Protocol):
     def name(self) -> str:
         """The short name operators use (`threads`)."""
 
+    @property
+    def version(self) -> int:
+        """The version of the tables this code writes; a new one needs `threadlog rebuild`."""
+
     async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
         """Apply `events` (new ones only, in log order) inside the caller's transaction."""
 
@@ -31,6 +35,9 @@ class Threads:
 
     policy: Policy = field(default_factory=Policy)
     name: str = "threads"
+    # Raise it whenever a change to the rules or to schema.sql means the rows already written
+    # are no longer what this code would write: workers then refuse until a rebuild.
+    version: int = 1
 
     async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
         """Load what the events can read, fold them in memory, write back what changed."""
@@ -40,6 +47,27 @@ class Threads:
         await write_state(conn, state)
 
 
+TABLES: dict[str, tuple[str, ...]] = {
+    "threads": (
+        "articles",
+        "comments",
+        "flags",
+        "votes",
+        "comment_edits",
+        "bans",
+        "event_outcomes",
+    ),
+}
+"""Each projection's read-model tables in schema.sql: what a rebuild builds and swaps in."""
+
+BOOKKEEPING = ("projection_offsets", "applied_events")
+"""Tables every projection shares, keyed by projection name: its offsets and applied event ids."""
+
+
 def build_projections(policy: Policy) -> dict[str, Projection]:
     """Every projection by name, configured with `policy`."""
     return {"threads": Threads(policy)}
+
+
+VERSIONS: dict[str, int] = {name: p.version for name, p in build_projections(Policy()).items()}
+"""The version of each projection this code writes."""

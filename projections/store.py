@@ -7,14 +7,15 @@ doubles nothing (the offsets moved with the rows). Event ids guard the producer'
 put the same event in the log twice at different offsets.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import NamedTuple
 
 from events import Envelope
 from projections.memory import Snapshot, normalized
-from projections.registry import Projection
+from projections.registry import VERSIONS, Projection
 from projections.sql_rows import Conn
+from projections.versions import check_versions
 
 TopicPartition = tuple[str, int]
 
@@ -28,18 +29,39 @@ class Positioned(NamedTuple):
     envelope: Envelope | None
 
 
-def _schema_sql() -> str:
-    return files("projections").joinpath("schema.sql").read_text()
+def _sql(name: str) -> str:
+    return files("projections").joinpath(name).read_text()
 
 
-async def migrate(conn: Conn, schema: str) -> None:
-    """Create the schema and every table if missing; safe to run from several processes."""
+async def migrate_operations(conn: Conn, schema: str) -> None:
+    """Create the operator bookkeeping in `schema`, without touching any read-model table."""
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock(hashtext('threadlog.migrate'))")
+        await conn.execute(f'create schema if not exists "{schema}"')
+        await conn.execute(f'set local search_path to "{schema}"')
+        await conn.execute(_sql("operations.sql"))
+
+
+async def migrate(conn: Conn, schema: str, versions: Mapping[str, int] = VERSIONS) -> None:
+    """Create the schema and every table if missing; safe to run from several processes.
+
+    Raises ProjectionVersionMismatch, before touching any read-model table, when the tables were
+    built for another version of a projection than `versions` (the code's).
+    """
     async with conn.transaction():
         # Concurrent `create ... if not exists` can still collide in the catalog; serialize them.
         await conn.execute("select pg_advisory_xact_lock(hashtext('threadlog.migrate'))")
         await conn.execute(f'create schema if not exists "{schema}"')
         await conn.execute(f'set local search_path to "{schema}"')
-        await conn.execute(_schema_sql())
+        await conn.execute(_sql("operations.sql"))
+        await check_versions(conn, versions, schema)
+        await conn.execute(_sql("schema.sql"))
+        await conn.execute(
+            "insert into projection_versions (projection, version)"
+            " select * from unnest($1::text[], $2::int[]) on conflict do nothing",
+            list(versions),
+            list(versions.values()),
+        )
 
 
 async def stored_offsets(
@@ -72,10 +94,14 @@ async def apply_batch(
     projections: Sequence[Projection],
     records: Sequence[Positioned],
     next_offsets: dict[TopicPartition, int],
+    *,
+    replay: bool = False,
 ) -> int:
     """Apply `records` (log order within each partition) to every projection, in one transaction.
 
-    Returns how many events were newly applied by at least one projection.
+    Returns how many events were newly applied by at least one projection. A `replay` applies
+    records below the stored offsets too: only the applied event ids keep each event to one
+    application.
     """
     applied = 0
     async with conn.transaction():
@@ -85,10 +111,13 @@ async def apply_batch(
             # Locking the offset rows makes a second worker that got the same partitions during a
             # rebalance wait, then see our offsets and skip what we applied.
             stored |= await stored_offsets(conn, [p.name for p in projections], topic, lock=True)
+        # Checked on every batch, after the lock a rebuild's switch also takes: a worker still
+        # running older code stops at the first batch after a switch to newer tables.
+        await check_versions(conn, {p.name: p.version for p in projections}, "in use")
         for projection in projections:
             fresh: dict[str, Envelope] = {}
             for record in records:
-                position = stored.get((projection.name, record.partition), 0)
+                position = 0 if replay else stored.get((projection.name, record.partition), 0)
                 if record.envelope is not None and record.offset >= position:
                     fresh.setdefault(record.envelope.id, record.envelope)
             if fresh:

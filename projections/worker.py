@@ -20,6 +20,8 @@ from aiokafka.structs import ConsumerRecord
 
 from events import UndecodableRecord, decode_record
 from projections.dead_letters import dead_letter_headers
+from projections.log_reader import partitions
+from projections.metrics import WorkerStats
 from projections.policy import Policy
 from projections.registry import Projection, build_projections
 from projections.store import Positioned, apply_batch, migrate, seek_positions
@@ -60,6 +62,21 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     flag_threshold: int = 3
     max_batch: int = 2000
     poll_timeout_ms: int = 500
+    standalone: bool = False
+    """Read every partition without a consumer group and never dead-letter: how a rebuild or a
+    replay reads the log beside the group's worker, which parks what cannot apply."""
+    replay: bool = False
+    """Apply records below the stored offsets too; applied event ids keep each to one effect."""
+
+    def policy(self) -> Policy:
+        """The moderation policy these settings configure."""
+        return Policy(
+            edit_window=timedelta(seconds=self.edit_window_s),
+            premoderate_all=self.premoderate_all,
+            banned_patterns=self.banned_patterns,
+            max_links=self.max_links,
+            flag_threshold=self.flag_threshold,
+        )
 
 
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
@@ -80,18 +97,9 @@ class Worker:
 
     def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        available = build_projections(
-            Policy(
-                edit_window=timedelta(seconds=settings.edit_window_s),
-                premoderate_all=settings.premoderate_all,
-                banned_patterns=settings.banned_patterns,
-                max_links=settings.max_links,
-                flag_threshold=settings.flag_threshold,
-            )
-        )
+        available = build_projections(settings.policy())
         self.projections: list[Projection] = [available[n] for n in settings.projections]
-        self.applied_total = 0
-        self.dead_lettered_total = 0
+        self.stats = WorkerStats()
         self._stopping = asyncio.Event()
         self._pool: asyncpg.Pool[Any] | None = None
         self._consumer: AIOKafkaConsumer | None = None
@@ -104,20 +112,26 @@ class Worker:
             s.database_url, min_size=1, max_size=2, server_settings={"search_path": s.pg_schema}
         )
         async with self._pool.acquire() as conn:
-            await migrate(conn, s.pg_schema)
-        self._producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers, acks="all", enable_idempotence=True
-        )
-        await self._producer.start()
+            await migrate(conn, s.pg_schema, {p.name: p.version for p in self.projections})
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
-            group_id=s.group_id,
+            group_id=None if s.standalone else s.group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
         )
-        self._consumer.subscribe([s.topic], listener=_SeekToStored(self))
-        await self._consumer.start()
+        if s.standalone:
+            await self._consumer.start()
+            assigned = await partitions(self._consumer, s.topic)
+            self._consumer.assign(assigned)
+            await self.seek_assigned(assigned)
+        else:
+            self._producer = AIOKafkaProducer(
+                bootstrap_servers=s.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+            )
+            await self._producer.start()
+            self._consumer.subscribe([s.topic], listener=_SeekToStored(self))
+            await self._consumer.start()
         log.info("worker started", topic=s.topic, group=s.group_id, schema=s.pg_schema)
 
     async def stop(self) -> None:
@@ -156,17 +170,36 @@ class Worker:
             self._consumer.seek(tp, positions[tp.partition])
         log.info("partitions assigned", positions=positions)
 
+    @property
+    def applied_total(self) -> int:
+        """Events this process applied since it started."""
+        return self.stats.applied_total
+
+    @property
+    def dead_lettered_total(self) -> int:
+        """Records this process parked on the dead-letter topic since it started."""
+        return self.stats.dead_lettered_total
+
+    @property
+    def consumer(self) -> AIOKafkaConsumer:
+        """The Kafka consumer, once started: positions, end offsets, seeks."""
+        assert self._consumer is not None
+        return self._consumer
+
+    async def step(self) -> int:
+        """Poll once and apply what came; return how many events were applied."""
+        batches = await self.consumer.getmany(
+            timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch
+        )
+        if not batches:
+            return 0
+        return await self.process(batches)
+
     async def run(self) -> None:
         """Poll and apply until `request_stop`."""
-        assert self._consumer is not None
         window_start, window_applied = time.monotonic(), 0
         while not self._stopping.is_set():
-            batches = await self._consumer.getmany(
-                timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch
-            )
-            if not batches:
-                continue
-            applied = await self.process(batches)
+            applied = await self.step()
             window_applied += applied
             elapsed = time.monotonic() - window_start
             if elapsed >= 5:
@@ -174,7 +207,7 @@ class Worker:
                     "applying",
                     applied=window_applied,
                     per_second=round(window_applied / elapsed),
-                    total=self.applied_total,
+                    total=self.stats.applied_total,
                 )
                 window_start, window_applied = time.monotonic(), 0
 
@@ -196,9 +229,16 @@ class Worker:
                     envelope = None
                 records.append(Positioned(tp.topic, tp.partition, message.offset, envelope))
             next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+        started = time.monotonic()
         applied = await self._apply(records, next_offsets, raw)
-        self.applied_total += applied
+        self.stats.batch_applied(len(records), applied, time.monotonic() - started)
         assert self._consumer is not None
+        for tp, messages in batches.items():
+            self.stats.lag[tp.partition] = max(
+                (self._consumer.highwater(tp) or 0) - messages[-1].offset - 1, 0
+            )
+        if self.settings.standalone:
+            return applied
         # Kafka's committed offsets are only a mirror for standard lag tools; Postgres is the truth.
         try:
             await self._consumer.commit(
@@ -219,7 +259,13 @@ class Worker:
         while True:
             try:
                 async with self._pool.acquire() as conn:
-                    return await apply_batch(conn, self.projections, records, next_offsets)
+                    return await apply_batch(
+                        conn,
+                        self.projections,
+                        records,
+                        next_offsets,
+                        replay=self.settings.replay,
+                    )
             except _TRANSIENT as error:
                 log.warning(
                     "postgres unavailable; retrying the batch", error=str(error), in_s=delay
@@ -249,6 +295,12 @@ class Worker:
                 return applied
 
     async def _dead_letter(self, message: ConsumerRecord, stage: str, error: str) -> None:
+        self.stats.last_error = error
+        if self.settings.standalone:
+            # The group's worker parked this record when it first met it; parking it again would
+            # put a second copy on the dead-letter topic, redriven twice.
+            log.warning("skipped a record that cannot apply", stage=stage, error=error)
+            return
         assert self._producer is not None
         headers = dead_letter_headers(
             message.headers,
@@ -262,5 +314,5 @@ class Worker:
         await self._producer.send_and_wait(
             self.settings.dlq_topic, key=message.key, value=message.value, headers=headers
         )
-        self.dead_lettered_total += 1
+        self.stats.dead_lettered_total += 1
         log.error("dead-lettered a record", stage=stage, error=error, dlq=self.settings.dlq_topic)

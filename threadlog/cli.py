@@ -12,12 +12,15 @@ import uvicorn
 from litestar import Litestar
 
 from projections import Worker
+from projections.metrics import render as render_metrics
+from projections.metrics import serve_metrics
 from projections.store import migrate
+from projections.versions import ProjectionVersionMismatch
 from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
-from threadlog import contract, keys, logs, notifier
+from threadlog import contract, keys, logs, notifier, ops
 from threadlog.demo import run_demo
 from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
 from threadlog.topics import ensure_topics
@@ -42,8 +45,24 @@ async def _worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.request_stop)
-    async with worker:
-        await worker.run()
+    port = settings.worker_metrics_port
+    try:
+        async with worker:
+            metrics = None
+            if port:
+                try:
+                    metrics = await serve_metrics(
+                        settings.worker_metrics_host,
+                        port,
+                        lambda: render_metrics(worker.stats, settings.topic),
+                    )
+                except OSError as error:  # a second worker on one host: apply, unobserved
+                    log.warning("no /metrics: port in use", port=port, error=str(error))
+            await worker.run()
+            if metrics is not None:
+                metrics.close()
+    except ProjectionVersionMismatch as error:
+        sys.exit(f"threadlog worker: {error}")
 
 
 def _serve(app_factory: Callable[[], Litestar], host: str, port: int) -> None:
@@ -78,6 +97,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("config", help="print the effective configuration and its variables")
     keys.add_parser(commands)
     contract.add_parser(commands)
+    ops.add_parser(commands)
     notifier.add_parser(commands)
     args = parser.parse_args(argv)
     try:
@@ -111,5 +131,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             keys.run(settings, args)
         case "schema":
             contract.run(args)
+        case command if command in ops.COMMANDS:
+            ops.run(settings, args)
         case "notifier":
             notifier.run(settings, args)

@@ -1,0 +1,104 @@
+"""Operator commands on the real servers: replay, redrive, verify, status, version refusal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from bench.workload import mixed_events
+from events import encode_record
+from projections import Worker
+from projections.dead_letter_ops import Filter, read_dead_letters, redrive
+from projections.dead_letters import dead_letter_headers
+from projections.digest import digest
+from projections.memory import ReadModels
+from projections.replay import replay
+from projections.store import migrate, snapshot
+from projections.verify import verify
+from projections.versions import ProjectionVersionMismatch
+from tests.integration.conftest import eventually, produce
+from threadlog.settings import Settings
+from threadlog.status import collect
+
+
+async def applied_through(db: asyncpg.Connection[Any], count: int) -> bool:
+    """Whether the live copy's offsets add up to `count` records."""
+    total = await db.fetchval("select coalesce(sum(next_offset), 0) from projection_offsets")
+    return int(total) >= count
+
+
+async def test_replay_and_redrive_change_nothing_already_right_and_apply_each_event_once(
+    settings: Settings, worker: Worker, producer: AIOKafkaProducer, db: asyncpg.Connection[Any]
+) -> None:
+    """A replay of the whole log applies nothing twice; a redriven dead letter whose event was
+    never applied is applied exactly once, however often it is redriven, and one whose event is
+    already applied changes nothing. `verify` agrees with the pure fold after all of it, and
+    `status` shows no lag and counts only unresolved dead letters."""
+    events = mixed_events(2000, articles=10)
+    held_back = next(e for e in events[1500:] if e.type == "CommentPosted")
+    log = [e for e in events if e is not held_back]
+    await produce(producer, settings.topic, log)
+    await eventually(lambda: applied_through(db, len(log)), what="the log applied")
+    before = await snapshot(db)
+
+    read, applied = await replay(settings.worker(), "threads", 0)
+    assert (read, applied) == (len(log), 0)
+    read, applied = await replay(settings.worker(), "threads", datetime(2000, 1, 1, tzinfo=UTC))
+    assert (read, applied) == (len(log), 0)
+    assert await snapshot(db) == before
+
+    # Two parked records as a worker writes them: one never applied, one applied since.
+    for event in (held_back, log[-1]):
+        key, value, headers = encode_record(event)
+        parked = dead_letter_headers(
+            headers,
+            stage="apply",
+            error="a bug since fixed",
+            topic=settings.topic,
+            partition=0,
+            offset=0,
+            at=datetime.now(UTC),
+        )
+        await producer.send_and_wait(settings.dlq_topic, key=key, value=value, headers=parked)
+    letters = await read_dead_letters(settings.kafka_bootstrap_servers, settings.dlq_topic, db)
+    assert [d.event_id for d in letters] == [held_back.id, log[-1].id]
+    status = await collect(settings, db)
+    assert status.dead_letters == 2
+    assert status.last_error == "a bug since fixed"
+
+    await redrive(producer, settings.topic, db, settings.dlq_topic, letters)
+    # Again, as after a crash between the append and the record of the action.
+    await redrive(producer, settings.topic, db, settings.dlq_topic, letters)
+    await eventually(lambda: applied_through(db, len(log) + 4), what="the redriven records")
+    expected = ReadModels()
+    expected.fold([*log, held_back])
+    assert await snapshot(db) == expected.snapshot()
+
+    again = await read_dead_letters(settings.kafka_bootstrap_servers, settings.dlq_topic, db)
+    assert [d for d in again if Filter().matches(d)] == []
+    assert len([d for d in again if Filter(include_resolved=True).matches(d)]) == 2
+
+    verdict = await verify(settings.worker(), db, "threads")
+    assert verdict.differences == []
+    assert verdict.tables_digest == verdict.fold_digest == digest(expected.snapshot())
+    status = await collect(settings, db)
+    assert status.dead_letters == 0
+    [threads] = status.projections
+    assert threads.lag == 0
+    assert sum(p.end for p in threads.partitions) == len(log) + 4
+
+
+async def test_a_worker_refuses_tables_of_another_version_and_names_the_fix(
+    settings: Settings, db: asyncpg.Connection[Any]
+) -> None:
+    """Code whose projection is newer than the tables refuses before writing and points to
+    `threadlog rebuild`; code older than the tables refuses too and asks for the newer code."""
+    with pytest.raises(ProjectionVersionMismatch, match="threadlog rebuild threads"):
+        await migrate(db, settings.pg_schema, {"threads": 2})
+    await db.execute("update projection_versions set version = 3 where projection = 'threads'")
+    with pytest.raises(ProjectionVersionMismatch, match="newer than this code"):
+        await migrate(db, settings.pg_schema, {"threads": 2})
