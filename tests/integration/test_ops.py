@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import sys
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 from aiokafka import AIOKafkaProducer
 
@@ -21,7 +25,7 @@ from projections.store import migrate, snapshot
 from projections.verify import verify
 from projections.versions import ProjectionVersionMismatch
 from tests.integration.conftest import eventually, produce
-from threadlog.settings import Settings
+from threadlog.settings import ENVIRONMENT, Settings
 from threadlog.status import collect
 
 
@@ -102,3 +106,40 @@ async def test_a_worker_refuses_tables_of_another_version_and_names_the_fix(
     await db.execute("update projection_versions set version = 3 where projection = 'threads'")
     with pytest.raises(ProjectionVersionMismatch, match="newer than this code"):
         await migrate(db, settings.pg_schema, {"threads": 2})
+
+
+async def threadlog(settings: Settings, *args: str) -> tuple[int, str]:
+    """Run `threadlog ARGS` as an operator would; return its exit code and standard output."""
+    env = dict(os.environ) | {var: str(getattr(settings, n)) for n, var in ENVIRONMENT.items()}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "threadlog",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await process.communicate()
+    return process.returncode or 0, out.decode()
+
+
+async def test_the_commands_print_status_as_json_and_the_digest_as_the_last_line(
+    settings: Settings, worker: Worker, producer: AIOKafkaProducer, db: asyncpg.Connection[Any]
+) -> None:
+    """`status --json` prints one JSON object with each partition's lag; `verify` ends with the
+    digest of the tables and exits 0 when they equal the fold; `dlq redrive --dry-run` touches
+    nothing."""
+    events = mixed_events(300, articles=5)
+    await produce(producer, settings.topic, events)
+    await eventually(lambda: applied_through(db, len(events)), what="the log applied")
+    code, out = await threadlog(settings, "status", "--json")
+    assert code == 0
+    status = msgspec.json.decode(out.splitlines()[-1])
+    assert status["projections"][0]["lag"] == 0
+    code, out = await threadlog(settings, "verify", "threads")
+    assert code == 0
+    assert out.splitlines()[-1] == digest(await snapshot(db))
+    code, out = await threadlog(settings, "dlq", "redrive", "--dry-run")
+    assert code == 0
+    assert out.splitlines()[0] == f"0 dead letter(s) to redrive to {settings.topic} (dry run)"

@@ -1,12 +1,13 @@
 """The pure parts of the operator commands: versions, digests, dead-letter filters, metrics."""
 
+import asyncio
 from datetime import UTC, datetime
 
 from projections.dead_letter_ops import DeadLetter, Filter, original_headers, parse
 from projections.dead_letters import dead_letter_headers
 from projections.digest import differences, digest
 from projections.memory import Snapshot
-from projections.metrics import WorkerStats, render
+from projections.metrics import WorkerStats, render, serve_metrics
 from projections.versions import mismatches
 
 AT = datetime(2026, 11, 25, 12, tzinfo=UTC)
@@ -79,3 +80,26 @@ def test_metrics_render_counters_histograms_and_lag_per_partition() -> None:
     assert 'threadlog_batch_size_records_bucket{le="500"} 1' in text
     assert 'threadlog_apply_seconds_bucket{le="+Inf"} 1' in text
     assert 'threadlog_lag_records{topic="threadlog.events",partition="0"} 5' in text
+
+
+async def test_the_metrics_server_answers_metrics_and_healthz() -> None:
+    """GET /metrics serves the exposition, /healthz answers 200, anything else 404."""
+    stats = WorkerStats(applied_total=7)
+    server = await serve_metrics("127.0.0.1", 0, lambda: render(stats, "t"))
+    port = server.sockets[0].getsockname()[1]
+
+    async def get(path: str) -> bytes:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(f"GET {path} HTTP/1.1\r\nhost: x\r\n\r\n".encode())
+        answer = await reader.read()
+        writer.close()
+        return answer
+
+    try:
+        metrics, health, other = await get("/metrics"), await get("/healthz"), await get("/x")
+    finally:
+        server.close()
+    assert metrics.startswith(b"HTTP/1.1 200 OK")
+    assert b"threadlog_events_applied_total 7" in metrics
+    assert health.startswith(b"HTTP/1.1 200 OK")
+    assert other.startswith(b"HTTP/1.1 404")
