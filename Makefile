@@ -10,7 +10,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 
-.PHONY: help venv up services demo test unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push down clean
+.PHONY: help venv up services demo test unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push bench-rebuild down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentP
 
 bench-read: up ## first-page latency of a 10,000-comment thread against a 100-comment one
 	@$(BIN)/python -m bench.thread_read --big 10000 --small 100
+
+bench-rebuild: up ## blue/green rebuild of 1,000,000 events: events/s, failed reads, lock times
+	@$(BIN)/python -m bench.rebuild --events 1000000
 
 bench: up ## every scenario, fixed data, Isso beside us; writes bench/results/<date>.{json,md,png}
 	@command -v wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
