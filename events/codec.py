@@ -96,6 +96,9 @@ def _decode_data(
         return None, problem_from_validation(index, error, "data")
     except msgspec.DecodeError as error:
         return None, Problem(index, "data", f"Malformed JSON: {error}")
+    except UnicodeDecodeError as error:
+        # msgspec raises this, not DecodeError, for invalid UTF-8 inside a JSON string.
+        return None, Problem(index, "data", f"Malformed JSON: invalid UTF-8 at byte {error.start}")
 
 
 def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> list[Envelope]:
@@ -104,6 +107,11 @@ def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> 
     Raises MalformedRequest when the body is not JSON, and InvalidEvents listing every event's
     problems when any event is invalid: a batch is accepted whole or not at all.
     """
+    try:
+        body.decode()
+    except UnicodeDecodeError as error:
+        # Checked first: msgspec reports invalid UTF-8 inside strings as UnicodeDecodeError.
+        raise MalformedRequest(f"Malformed JSON: invalid UTF-8 at byte {error.start}") from error
     stripped = body.lstrip()
     try:
         if stripped.startswith(b"["):

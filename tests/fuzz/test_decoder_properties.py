@@ -62,15 +62,11 @@ _envelope = st.fixed_dictionaries(
 """Envelopes close enough to valid that the decoder goes deep before it refuses them."""
 
 
-# KNOWN_ESCAPES: UnicodeDecodeError is tolerated below because the decoder lets it escape today;
-# the strict xfail tests at the end fail once the codec is fixed, and say to drop it here.
-
-
 def decodes_or_refuses(body: bytes) -> None:
     """Decoding `body` either succeeds or raises MalformedRequest / InvalidEvents."""
     try:
         envelopes = decode_request(body, LIMITS)
-    except (MalformedRequest, InvalidEvents, UnicodeDecodeError):  # the last: KNOWN_ESCAPES
+    except (MalformedRequest, InvalidEvents):
         return
     assert 1 <= len(envelopes) <= LIMITS.max_batch_events
 
@@ -116,12 +112,6 @@ def test_bytes_spliced_into_a_valid_request_only_raise_the_decoders_errors(
     decodes_or_refuses(valid[:at] + junk + valid[at:])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="msgspec raises UnicodeDecodeError, not DecodeError, for invalid UTF-8 inside a JSON"
-    " string, and events/codec.py does not catch it (ingest maps it to 400 in its handler)",
-)
 def test_invalid_utf8_inside_a_string_is_malformed_json() -> None:
     """A body whose JSON strings hold invalid UTF-8 is MalformedRequest, like any bad JSON."""
     body = b'{"type": "CommentPosted", "data": {"article_id": "\x80"}}'
@@ -129,12 +119,6 @@ def test_invalid_utf8_inside_a_string_is_malformed_json() -> None:
         decode_request(body, LIMITS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=UnicodeDecodeError,
-    reason="the same escape in decode_record: a Kafka record with invalid UTF-8 in its value"
-    " stops the worker instead of going to the dead-letter topic",
-)
 def test_a_record_with_invalid_utf8_is_undecodable_not_a_crash() -> None:
     """A record any Kafka client could write, with invalid UTF-8 in a string of its value, is
     UndecodableRecord (dead-lettered), not an exception that stops the worker."""
