@@ -19,9 +19,17 @@ from services.auth.key_store import (
     migrate,
     revoke_key,
 )
-from services.auth.scopes import SCOPES, Scope, grants, missing_event_scopes, scope_for_event
+from services.auth.scopes import (
+    MODERATOR_DELETION,
+    SCOPES,
+    Scope,
+    grants,
+    missing_event_scopes,
+    scope_for_event,
+)
 
 __all__ = [
+    "MODERATOR_DELETION",
     "SCOPES",
     "Admission",
     "ApiKey",

@@ -9,8 +9,18 @@ endpoints; admin: everything."""
 
 SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
 
+MODERATOR_DELETION: Final = "CommentDeleted(moderator)"
+"""How a deletion of someone else's comment (`moderator: true`) is named for its scope."""
+
 _MODERATION_EVENTS: Final = frozenset(
-    {"CommentModerated", "AuthorBanned", "AuthorUnbanned", "ArticleClosed", "ArticleReopened"}
+    {
+        "CommentModerated",
+        "AuthorBanned",
+        "AuthorUnbanned",
+        "ArticleClosed",
+        "ArticleReopened",
+        MODERATOR_DELETION,
+    }
 )
 
 

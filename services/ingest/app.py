@@ -13,9 +13,23 @@ from litestar import Litestar, Request, post
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
-from events import InvalidEvents, Limits, MalformedRequest, decode_request, encode_record
+from events import (
+    CommentDeleted,
+    Envelope,
+    InvalidEvents,
+    Limits,
+    MalformedRequest,
+    decode_request,
+    encode_record,
+)
 from events.position import Position
-from services.auth import Admission, AuthSettings, ingest_rule, require_event_scopes
+from services.auth import (
+    MODERATOR_DELETION,
+    Admission,
+    AuthSettings,
+    ingest_rule,
+    require_event_scopes,
+)
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
 from services.ingest.request_schema import EventsOperation
@@ -93,6 +107,14 @@ async def _connect(state: State, settings: IngestSettings) -> None:
         return
 
 
+def _scope_name(envelope: Envelope) -> str:
+    """The name a scope is looked up by: the type, except that removing someone else's comment
+    is a moderator's act."""
+    if isinstance(envelope.data, CommentDeleted) and envelope.data.moderator:
+        return MODERATOR_DELETION
+    return envelope.type
+
+
 @post(
     "/v1/events",
     status_code=202,
@@ -118,7 +140,7 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
             " post the whole request again.",
             details_from_problems(error.problems),
         ) from error
-    producer_key = require_event_scopes(request, [envelope.type for envelope in envelopes])
+    producer_key = require_event_scopes(request, [_scope_name(e) for e in envelopes])
     producer = _producer(state)
     try:
         async with asyncio.timeout(settings.produce_timeout_s):

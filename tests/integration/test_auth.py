@@ -278,3 +278,42 @@ def test_the_keys_command_creates_lists_and_revokes(settings: Settings) -> None:
         return [str(value) for row in rows for value in row.values()]
 
     assert key not in asyncio.run(stored())
+
+
+async def test_removing_someone_elses_comment_needs_the_moderate_scope(
+    settings: Settings, make_key: MakeKey
+) -> None:
+    """A deletion flagged `moderator: true` is a moderator's act: a produce-only key is refused
+    (403 naming it), a moderate key may post it; an author's own deletion needs only produce."""
+    writer = await make_key("widget", ["produce"])
+    moderator = await make_key("mod-console", ["moderate"])
+    by_moderator = {
+        "type": "CommentDeleted",
+        "data": {"article_id": "a", "comment_id": "c", "deleted_by": "mod", "moderator": True},
+    }
+    by_author = {
+        "type": "CommentDeleted",
+        "data": {"article_id": "a", "comment_id": "c", "deleted_by": "ann"},
+    }
+    async with AsyncTestClient(create_ingest_app(settings.ingest())) as client:
+        refused = await client.post(
+            "/v1/events", json=by_moderator, headers={"Authorization": f"Bearer {writer}"}
+        )
+        assert error_of(refused) == (403, "forbidden")
+        assert refused.json()["error"]["details"] == [
+            {
+                "field": "type",
+                "index": 0,
+                "message": "CommentDeleted(moderator) needs scope 'moderate'",
+            }
+        ]
+
+        async def kafka_ready() -> bool:
+            return bool((await client.get("/readyz")).status_code == 200)
+
+        await eventually(kafka_ready, what="ingest to connect to Kafka")
+        for key, event in ((moderator, by_moderator), (writer, by_author)):
+            response = await client.post(
+                "/v1/events", json=event, headers={"Authorization": f"Bearer {key}"}
+            )
+            assert response.status_code == 202, response.text

@@ -31,6 +31,7 @@ from services.auth.token_bucket import RateLimiter, retry_after, take
         ("AuthorUnbanned", "moderate"),
         ("ArticleClosed", "moderate"),
         ("ArticleReopened", "moderate"),
+        ("CommentDeleted(moderator)", "moderate"),
         ("NoSuchEvent", "produce"),
     ],
 )
