@@ -224,6 +224,7 @@ async def rebuild(
         consumer = builder.consumer
         partitions = list(consumer.assignment())
         first = sum((await _offsets(conn, copy, name, settings.topic)).values())
+        first_end = sum((await consumer.end_offsets(partitions)).values())
         window = (time.monotonic(), first)
         rate, attempts = 0.0, 0
         while True:
@@ -234,7 +235,9 @@ async def rebuild(
                 rate, window = (done - window[1]) / (now - window[0]), (now, done)
             on_progress(Progress(done, sum(ends.values()), rate))
             lag = await _lag_behind(conn, schema, copy, name, settings.topic)
-            if lag <= switch_within:
+            # Near the live copy AND near the log's end as it was at the start: a live copy with
+            # no offsets yet (a new projection) must not be replaced by a copy still empty.
+            if lag <= switch_within and done >= first_end - switch_within:
                 attempts += 1
                 try:
                     readers_ms, worker_ms = await switch(
