@@ -1,8 +1,11 @@
 """The response bodies of the query service, as the contract in README.md describes them."""
 
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
+
+from events.fields import Id
 
 
 class ArticleView(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,7 +162,9 @@ class NotificationsPage(msgspec.Struct, frozen=True, kw_only=True):
 class MarkRead(msgspec.Struct, frozen=True, kw_only=True):
     """Which notifications to mark read: the ids given, or every one when `ids` is left out."""
 
-    ids: list[str] | None = None
+    # Event ids, as producers may choose them; bounded, so a request cannot carry NUL (which
+    # PostgreSQL text refuses) or an unbounded list.
+    ids: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
 
 
 class MarkedRead(msgspec.Struct, frozen=True, kw_only=True):

@@ -102,6 +102,10 @@ async def test_notifications_page_by_cursor_and_mark_read_needs_a_key(
         "/v1/authors/ann/notifications/read", json={}, headers={"Authorization": ""}
     )
     assert anonymous.status_code == 401
+    # Found by `make fuzz`: a NUL in an id reached PostgreSQL and answered 500.
+    nul = await query.post("/v1/authors/ann/notifications/read", json={"ids": ["a\u0000b"]})
+    assert nul.status_code == 400
+    assert nul.json()["error"]["code"] == "invalid_parameter"
 
 
 async def test_a_redelivered_event_notifies_once(settings: Settings, db: Any) -> None:
