@@ -173,11 +173,14 @@ def render(status: Status) -> str:
     lines = [f"{status.at:%Y-%m-%d %H:%M:%S} UTC  topic {status.topic}"]
     for p in status.projections:
         rate = "?" if p.per_second is None else f"{p.per_second:,.0f}/s"
-        version = (
-            f"v{p.version}"
-            if p.version == p.code_version
-            else (f"tables v{p.version}, code v{p.code_version}: run `threadlog rebuild {p.name}`")
-        )
+        if p.version is None:  # recorded by `threadlog init` or the worker's first start
+            version = f"code v{p.code_version}, tables not versioned yet"
+        elif p.version == p.code_version:
+            version = f"v{p.version}"
+        else:
+            version = (
+                f"tables v{p.version}, code v{p.code_version}: run `threadlog rebuild {p.name}`"
+            )
         lines.append(
             f"projection {p.name} ({version})  lag {p.lag:,} events, {p.lag_s:.1f} s"
             f"  applying {rate}"
