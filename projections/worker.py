@@ -19,7 +19,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from aiokafka.structs import ConsumerRecord
 
 from events import UndecodableRecord, decode_record
-from projections.dead_letters import dead_letter_headers
+from events.dead_letters import dead_letter_headers
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
 from projections.policy import Policy

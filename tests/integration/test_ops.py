@@ -15,9 +15,9 @@ from aiokafka import AIOKafkaProducer
 
 from bench.workload import mixed_events
 from events import encode_record
+from events.dead_letters import dead_letter_headers
 from projections import Worker
 from projections.dead_letter_ops import Filter, read_dead_letters, redrive
-from projections.dead_letters import dead_letter_headers
 from projections.digest import digest
 from projections.memory import ReadModels
 from projections.replay import replay

@@ -3,8 +3,8 @@
 import asyncio
 from datetime import UTC, datetime
 
+from events.dead_letters import dead_letter_headers
 from projections.dead_letter_ops import DeadLetter, Filter, original_headers, parse
-from projections.dead_letters import dead_letter_headers
 from projections.digest import differences, digest
 from projections.memory import Snapshot
 from projections.metrics import WorkerStats, render, serve_metrics
