@@ -62,6 +62,10 @@ class WorkerStats:
     """Partition -> records between the last applied one and the partition's end."""
     last_error: str | None = None
     started_at: float = field(default_factory=time.time)
+    dead_letters_unresolved: int | None = None
+    """Records on the dead-letter topic neither redriven nor purged (None until first counted)."""
+    oldest_dead_letter_at: float | None = None
+    """Unix time the oldest unresolved dead letter was parked."""
 
     def batch_applied(self, records: int, applied: int, seconds: float) -> None:
         """Count one committed batch."""
@@ -69,6 +73,20 @@ class WorkerStats:
         self.applied_total += applied
         self.batch_size.observe(records)
         self.apply_seconds.observe(seconds)
+
+
+def _dead_letter_lines(stats: WorkerStats) -> list[str]:
+    if stats.dead_letters_unresolved is None:
+        return []
+    age = time.time() - stats.oldest_dead_letter_at if stats.oldest_dead_letter_at else 0.0
+    return [
+        "# HELP threadlog_dead_letters_unresolved Dead letters neither redriven nor purged.",
+        "# TYPE threadlog_dead_letters_unresolved gauge",
+        f"threadlog_dead_letters_unresolved {stats.dead_letters_unresolved}",
+        "# HELP threadlog_dead_letter_oldest_age_seconds Age of the oldest unresolved (0: none).",
+        "# TYPE threadlog_dead_letter_oldest_age_seconds gauge",
+        f"threadlog_dead_letter_oldest_age_seconds {age:.1f}",
+    ]
 
 
 def render(stats: WorkerStats, topic: str) -> str:
@@ -95,6 +113,7 @@ def render(stats: WorkerStats, topic: str) -> str:
             f'threadlog_lag_records{{topic="{topic}",partition="{p}"}} {lag}'
             for p, lag in sorted(stats.lag.items())
         ),
+        *_dead_letter_lines(stats),
         "# HELP threadlog_worker_start_time_seconds When this worker started (Unix time).",
         "# TYPE threadlog_worker_start_time_seconds gauge",
         f"threadlog_worker_start_time_seconds {stats.started_at:.3f}",

@@ -9,6 +9,7 @@ moving on; anything else means the code is wrong, and the worker stops rather th
 import asyncio
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from aiokafka.structs import ConsumerRecord
 
 from events import UndecodableRecord, decode_record
 from events.dead_letters import dead_letter_headers
+from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
 from projections.policy import Policy
@@ -169,6 +171,25 @@ class Worker:
         for tp in assigned:
             self._consumer.seek(tp, positions[tp.partition])
         log.info("partitions assigned", positions=positions)
+
+    async def count_dead_letters(self, every_s: float = 30.0) -> None:
+        """Keep the dead-letter gauges of /metrics current: read the dead-letter topic and the
+        operators' actions every `every_s` seconds until the worker stops."""
+        assert self._pool is not None
+        while not self._stopping.is_set():
+            try:
+                async with self._pool.acquire() as conn:
+                    letters = await read_dead_letters(
+                        self.settings.kafka_bootstrap_servers, self.settings.dlq_topic, conn
+                    )
+                open_letters = [d for d in letters if d.resolved is None]
+                stamps = [d.at.timestamp() for d in open_letters if d.at is not None]
+                self.stats.dead_letters_unresolved = len(open_letters)
+                self.stats.oldest_dead_letter_at = min(stamps, default=None)
+            except Exception as error:  # a gauge must never stop the worker
+                log.warning("could not count dead letters", error=str(error))
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), every_s)
 
     @property
     def applied_total(self) -> int:

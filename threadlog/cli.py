@@ -58,7 +58,10 @@ async def _worker(settings: Settings) -> None:
                     )
                 except OSError as error:  # a second worker on one host: apply, unobserved
                     log.warning("no /metrics: port in use", port=port, error=str(error))
+            census = asyncio.create_task(worker.count_dead_letters()) if metrics else None
             await worker.run()
+            if census is not None:
+                await census
             if metrics is not None:
                 metrics.close()
     except ProjectionVersionMismatch as error:

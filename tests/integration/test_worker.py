@@ -16,6 +16,7 @@ from bench.workload import mixed_events
 from events import Envelope
 from projections import Policy, Worker, build_projections
 from projections.memory import ReadModels
+from projections.metrics import render
 from projections.store import Positioned, apply_batch, snapshot
 from tests.integration.conftest import eventually, produce
 from tests.strategies import event_logs
@@ -81,6 +82,19 @@ async def test_undecodable_records_go_to_the_dead_letter_topic_and_the_worker_go
         b"0",
     )
     assert worker.dead_lettered_total == 2
+    census = asyncio.create_task(worker.count_dead_letters(every_s=0.2))
+    try:
+
+        async def counted() -> bool:
+            return worker.stats.dead_letters_unresolved == 2
+
+        await eventually(counted, what="the dead-letter census")
+    finally:
+        census.cancel()
+    exposition = render(worker.stats, settings.topic)
+    assert "threadlog_dead_letters_unresolved 2" in exposition
+    assert worker.stats.oldest_dead_letter_at is not None
+    assert "threadlog_dead_letter_oldest_age_seconds " in exposition
     expected = ReadModels()
     expected.fold(events)
     assert await snapshot(db) == expected.snapshot()
