@@ -63,10 +63,11 @@ fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`
 	@THREADLOG_FUZZ_EXAMPLES=$${THREADLOG_FUZZ_EXAMPLES:-500} THREADLOG_FUZZ_RANDOM=1 \
 		$(BIN)/pytest tests/fuzz -q
 
-chaos: up ## 3 workers, 20 random SIGKILLs while 200,000 events are posted; exact count at the end
+chaos: up ## 20 random SIGKILLs of 3 workers over 200,000 events, then Kafka and PostgreSQL restarts under load
 	@THREADLOG_CHAOS_EVENTS=$${THREADLOG_CHAOS_EVENTS:-200000} \
 		THREADLOG_CHAOS_KILLS=$${THREADLOG_CHAOS_KILLS:-20} \
-		$(BIN)/pytest tests/integration/test_chaos.py -q -s -p no:warnings
+		THREADLOG_FAULT_EVENTS=$${THREADLOG_FAULT_EVENTS:-20000} \
+		$(BIN)/pytest tests/integration/test_chaos.py tests/integration/test_faults.py -q -s -p no:warnings
 
 bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentPosted
 	@$(BIN)/python -m bench.catchup --events 100000

@@ -8,7 +8,14 @@ from typing import Any
 import msgspec
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    InvalidProducerEpoch,
+    KafkaError,
+    OutOfOrderSequenceNumber,
+    ProducerClosed,
+    ProducerFenced,
+    UnknownProducerId,
+)
 from litestar import Litestar, Request, post
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -107,6 +114,30 @@ async def _connect(state: State, settings: IngestSettings) -> None:
         return
 
 
+_PRODUCER_STATE_LOST = (
+    OutOfOrderSequenceNumber,
+    UnknownProducerId,
+    InvalidProducerEpoch,
+    ProducerFenced,
+    ProducerClosed,
+)
+"""Errors after which an idempotent producer never succeeds again (seen after a broker restart):
+only a new producer, with a new producer id, can append. aiokafka does not reset it itself."""
+
+
+def _replace_producer(state: State, settings: IngestSettings, broken: AIOKafkaProducer) -> None:
+    """Retire `broken` and connect a new producer in the background; meanwhile requests get 503.
+
+    Whatever `broken` may still deliver is harmless: clients retry with the same event ids."""
+    if state.producer is not broken:
+        return  # another request already replaced it
+    state.producer = None
+    log.warning("replacing the Kafka producer: its sequence state is lost")
+    state.connecting = asyncio.create_task(_connect(state, settings))
+    retiring = asyncio.create_task(broken.stop())
+    state.retiring = retiring  # held so the task is not collected before it ends
+
+
 def _scope_name(envelope: Envelope) -> str:
     """The name a scope is looked up by: the type, except that removing someone else's comment
     is a moderator's act."""
@@ -156,6 +187,8 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
             written = await asyncio.gather(*pending)
     except (TimeoutError, KafkaError) as error:
         log.warning("kafka did not acknowledge", error=repr(error), events=len(envelopes))
+        if isinstance(error, _PRODUCER_STATE_LOST):
+            _replace_producer(state, settings, producer)
         raise ApiError(
             503,
             "kafka_unavailable",
@@ -192,10 +225,12 @@ def create_app(settings: IngestSettings) -> Litestar:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.producer = None
-        connecting = asyncio.create_task(_connect(app.state, settings))
+        app.state.connecting = asyncio.create_task(_connect(app.state, settings))
         try:
             yield
         finally:
+            # The current connecting task: a replaced producer starts a new one.
+            connecting: asyncio.Task[None] = app.state.connecting
             connecting.cancel()
             with suppress(asyncio.CancelledError):
                 await connecting

@@ -84,7 +84,12 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
     try:
         await migrate(conn, settings.pg_schema)
         await migrate_keys(conn, settings.pg_schema)
-        yield settings
+    finally:
+        await conn.close()
+    yield settings
+    # A new connection: the test may have restarted PostgreSQL (tests/integration/test_faults.py).
+    conn = await asyncpg.connect(settings.database_url)
+    try:
         await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
     finally:
         await conn.close()
