@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from projections.store import migrate
 from services.auth import create_key
@@ -109,6 +110,18 @@ def _wait_ready(url: str, timeout_s: float = 60) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"{url} did not answer 200 within {timeout_s:g} s")
+
+
+async def wait_caught_up(settings: Settings) -> float:
+    """Wait until the worker applied every record the topic holds now; return seconds waited."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
+        total = sum((await consumer.end_offsets(partitions)).values())
+    finally:
+        await consumer.stop()
+    return await wait_applied(settings, total)
 
 
 async def wait_applied(settings: Settings, count: int, timeout_s: float = 900) -> float:
