@@ -15,16 +15,15 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from typing import Any
 
 import asyncpg
-import msgspec
 
 from bench.produce import append
+from bench.stack import bench_settings
 from bench.workload import mixed_events
 from projections.store import migrate
-from threadlog.settings import ENVIRONMENT, Settings, from_env
+from threadlog.settings import ENVIRONMENT, Settings
 from threadlog.topics import ensure_topics
 
 ARTICLES = 1000
@@ -47,15 +46,7 @@ async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
 
 async def run(count: int, mixed: bool, batch: int) -> dict[str, float]:
     """Run the benchmark, print its figures and conditions, and return the figures."""
-    tag = uuid.uuid4().hex[:8]
-    settings = msgspec.structs.replace(
-        from_env(),
-        topic=f"bench.catchup.{tag}",
-        dlq_topic=f"bench.catchup.{tag}.dlq",
-        consumer_group=f"bench-catchup-{tag}",
-        pg_schema=f"bench_catchup_{tag}",
-        worker_max_batch=batch,
-    )
+    settings = bench_settings("catchup", worker_max_batch=batch)
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)

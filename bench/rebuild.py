@@ -17,18 +17,17 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from typing import Any
 
 import asyncpg
 import httpx
-import msgspec
 
 from bench.produce import append
+from bench.stack import bench_settings
 from bench.workload import mixed_events
 from projections.rebuild import Progress, rebuild
 from projections.store import migrate
-from threadlog.settings import ENVIRONMENT, Settings, from_env
+from threadlog.settings import ENVIRONMENT, Settings
 from threadlog.topics import ensure_topics
 
 ARTICLES = 1000
@@ -56,16 +55,7 @@ async def _applied(conn: "asyncpg.Connection[Any]") -> int:
 
 async def run(count: int, mixed: bool) -> dict[str, float]:
     """Run the benchmark, print its figures and conditions, and return the figures."""
-    tag = uuid.uuid4().hex[:8]
-    settings: Settings = msgspec.structs.replace(
-        from_env(),
-        topic=f"bench.rebuild.{tag}",
-        dlq_topic=f"bench.rebuild.{tag}.dlq",
-        consumer_group=f"bench-rebuild-{tag}",
-        pg_schema=f"bench_rebuild_{tag}",
-        worker_metrics_port=0,
-        query_port=_port(),
-    )
+    settings: Settings = bench_settings("rebuild", worker_metrics_port=0, query_port=_port())
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)

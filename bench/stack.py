@@ -21,20 +21,20 @@ from threadlog.topics import ensure_topics
 
 
 def bench_settings(name: str, **overrides: object) -> Settings:
-    """Settings with a fresh topic, group and schema named after the benchmark."""
+    """Settings with a fresh topic, group and schema named after the benchmark, bench ports and
+    no rate limit; `overrides` replace any of them."""
     tag = f"{name}_{uuid.uuid4().hex[:6]}"
-    return msgspec.structs.replace(
-        from_env(),
-        topic=f"bench.{tag}",
-        dlq_topic=f"bench.{tag}.dlq",
-        consumer_group=f"bench-{tag}",
-        pg_schema=f"bench_{tag}",
-        ingest_port=18001,
-        query_port=18002,
-        rate_limit_per_s=1e9,
-        rate_limit_burst=1e9,
-        **overrides,
-    )
+    fields: dict[str, object] = {
+        "topic": f"bench.{tag}",
+        "dlq_topic": f"bench.{tag}.dlq",
+        "consumer_group": f"bench-{tag}",
+        "pg_schema": f"bench_{tag}",
+        "ingest_port": 18001,
+        "query_port": 18002,
+        "rate_limit_per_s": 1e9,
+        "rate_limit_burst": 1e9,
+    }
+    return msgspec.structs.replace(from_env(), **(fields | overrides))
 
 
 def rss_mb(pid: int) -> float:

@@ -18,7 +18,7 @@ import platform
 import statistics
 import subprocess
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +29,7 @@ from bench.produce import append
 from bench.report import write_report
 from bench.stack import Stack, bench_settings, wait_applied, wait_caught_up
 from bench.thread_read import thread_events
+from bench.workload import as_envelopes
 from events import ArticlePublished, CommentPosted, Envelope, Event
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,16 +69,7 @@ def _flat(article_id: str, comments: int) -> list[Envelope]:
         )
         for n in range(comments)
     ]
-    return [
-        Envelope(
-            id=f"{article_id}-{i}",
-            type=type(d).__name__,
-            source="/bench",
-            time=start + timedelta(seconds=i),
-            data=d,
-        )
-        for i, d in enumerate(datas)
-    ]
+    return as_envelopes(datas, article_id, start)
 
 
 def _history(author: str, comments: int, articles: int) -> list[Envelope]:
@@ -94,16 +86,7 @@ def _history(author: str, comments: int, articles: int) -> list[Envelope]:
         )
         for n in range(comments)
     ]
-    return [
-        Envelope(
-            id=f"hist-{i}",
-            type=type(d).__name__,
-            source="/bench",
-            time=start + timedelta(seconds=i),
-            data=d,
-        )
-        for i, d in enumerate(datas)
-    ]
+    return as_envelopes(datas, "hist", start)
 
 
 async def _timeline_cursors(base: str, author: str, skip_pages: int, pages: int) -> list[str]:

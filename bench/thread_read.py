@@ -17,19 +17,19 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
-import msgspec
 
 from bench.produce import append
+from bench.stack import bench_settings
+from bench.workload import as_envelopes
 from events import ArticlePublished, CommentPosted, Envelope, Event
 from projections.store import migrate
 from services.query.reads import _INLINE_REPLIES, _TOP_LEVEL
-from threadlog.settings import ENVIRONMENT, from_env
+from threadlog.settings import ENVIRONMENT
 from threadlog.topics import ensure_topics
 
 
@@ -53,16 +53,7 @@ def thread_events(article_id: str, comments: int, seed: int) -> list[Envelope]:
             )
         )
         ids.append(comment_id)
-    return [
-        Envelope(
-            id=f"{article_id}-{i}",
-            type=type(d).__name__,
-            source="/bench",
-            time=start + timedelta(seconds=i),
-            data=d,
-        )
-        for i, d in enumerate(datas)
-    ]
+    return as_envelopes(datas, article_id, start)
 
 
 def _count(comments: list[Any]) -> int:
@@ -90,15 +81,7 @@ def _quantile(samples: list[float], q: float) -> float:
 
 
 async def run(big: int, small: int, requests: int) -> None:
-    tag = uuid.uuid4().hex[:8]
-    settings = msgspec.structs.replace(
-        from_env(),
-        topic=f"bench.read.{tag}",
-        dlq_topic=f"bench.read.{tag}.dlq",
-        consumer_group=f"bench-read-{tag}",
-        pg_schema=f"bench_read_{tag}",
-        query_port=18002,
-    )
+    settings = bench_settings("read", query_port=18002)
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)

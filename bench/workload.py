@@ -5,6 +5,7 @@ sent twice (a producer retrying after a timeout).
 """
 
 import random
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 from events import ArticlePublished, CommentFlagged, CommentPosted, Envelope, Event
@@ -78,3 +79,17 @@ def mixed_events(
         if not only_posts and rng.random() < 0.01:
             log.append(log[-1])
     return log[:count]
+
+
+def as_envelopes(datas: Sequence[Event], prefix: str, start: datetime) -> list[Envelope]:
+    """Envelopes `<prefix>-<n>` for `datas`, one second apart from `start`, in order."""
+    return [
+        Envelope(
+            id=f"{prefix}-{i}",
+            type=type(d).__name__,
+            source="/bench",
+            time=start + timedelta(seconds=i),
+            data=d,
+        )
+        for i, d in enumerate(datas)
+    ]

@@ -18,7 +18,6 @@ from events.catalog import (
     EventType,
     FlagReason,
     ModerationAction,
-    ThreadEvent,
     Vote,
 )
 from events.codec import (
@@ -58,7 +57,6 @@ __all__ = [
     "MalformedRequest",
     "ModerationAction",
     "Problem",
-    "ThreadEvent",
     "UndecodableRecord",
     "Vote",
     "decode_record",

@@ -171,19 +171,6 @@ Event = (
 )
 """Every event type's data; `match` on it to dispatch."""
 
-ThreadEvent = (
-    ArticlePublished
-    | ArticleUpdated
-    | ArticleClosed
-    | ArticleReopened
-    | CommentPosted
-    | CommentEdited
-    | CommentDeleted
-    | CommentVoted
-    | CommentFlagged
-    | CommentModerated
-)
-
 EVENT_TYPES: dict[str, type[Event]] = {cls.__name__: cls for cls in get_args(Event)}
 """The CloudEvents `type` attribute of each event, mapped to the Struct of its data."""
 

@@ -159,10 +159,6 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
         envelopes = decode_request(await request.body(), settings.limits)
     except MalformedRequest as error:
         raise ApiError(400, "malformed_json", str(error)) from error
-    except UnicodeDecodeError as error:
-        # msgspec raises this, not DecodeError, for invalid UTF-8 inside a string; until the
-        # codec maps it to MalformedRequest, the shell must not let it become a 500.
-        raise ApiError(400, "malformed_json", f"The body is not valid UTF-8: {error}") from error
     except InvalidEvents as error:
         raise ApiError(
             422,
