@@ -41,10 +41,10 @@ class Threads:
 
     async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
         """Load what the events can read, fold them in memory, write back what changed."""
-        state = await load_state(conn, events)
+        state, loaded = await load_state(conn, events)
         for event in events:
             evolve(state, event, self.policy)
-        await write_state(conn, state)
+        await write_state(conn, state, loaded)
 
 
 TABLES: dict[str, tuple[str, ...]] = {

@@ -14,6 +14,8 @@ create table if not exists articles (
 alter table articles add column if not exists premoderated boolean not null default false;
 alter table articles add column if not exists closed boolean not null default false;
 alter table articles add column if not exists closed_reason text;
+-- Moves with every change to the article's thread: query processes cache pages by it.
+alter table articles add column if not exists version bigint not null default 0;
 
 create table if not exists comments (
     article_id  text not null,
@@ -37,6 +39,8 @@ alter table comments add column if not exists edited_at timestamptz;
 alter table comments add column if not exists edit_count integer not null default 0;
 alter table comments add column if not exists deleted_at timestamptz;
 alter table comments add column if not exists score integer not null default 0;
+-- Room on each page, so the update of a parent's reply count stays a heap-only tuple update.
+alter table comments set (fillfactor = 90);
 
 -- A thread's first page, oldest or newest first: top-level comments in time order.
 create index if not exists comments_top_level

@@ -1,12 +1,13 @@
 """The threads projection's Postgres shell: load the rows a batch can read, write what changed.
 
 `load_state` fetches exactly what `lifecycle.evolve` may read for the batch's events; the fold
-runs in memory; `write_state` writes the changed rows with one statement per table and then
-recomputes the derived counts of the rows touched.
+runs in memory; `write_state` writes each changed row once, with one statement per table, its
+derived counts (replies, flags, score, comments) moved by what the batch changed.
 """
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,8 @@ from events import (
 )
 from projections.sql_rows import Conn, insert_rows
 from projections.state import (
+    SHOWN,
+    VISIBLE,
     ArticleState,
     Ban,
     CommentKey,
@@ -102,6 +105,28 @@ _COMMENT_EVENTS = (
 )
 
 
+_COUNT_COLUMNS = {"reply_count": "integer", "flag_count": "integer", "score": "integer"}
+_ARTICLE_COUNT_COLUMNS = {"comment_count": "integer", "version": "bigint"}
+
+
+@dataclass
+class Loaded:
+    """What the batch's rows held before the fold: the counts the shell keeps as deltas from.
+
+    Counts are derived data (the pure rules never read them), so they live here, not in `State`:
+    the shell adds what the batch changed to what it loaded, and writes each row once.
+    """
+
+    status: dict[CommentKey, str] = field(default_factory=dict)
+    counts: dict[CommentKey, tuple[int, int, int]] = field(default_factory=dict)
+    """(reply_count, flag_count, score) of each loaded comment."""
+    votes: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    articles: dict[str, tuple[int, int]] = field(default_factory=dict)
+    """(comment_count, version) of each loaded article."""
+    earlier_replies: dict[CommentKey, int] = field(default_factory=dict)
+    """Replies already stored under a comment posted in this batch (they arrived before it)."""
+
+
 def _upsert(columns: dict[str, str], key: str) -> str:
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key.split(", "))
     return f"on conflict ({key}) do update set {updates}"
@@ -111,15 +136,16 @@ def _comment(row: Any) -> CommentState:
     return CommentState(**{name: row[name] for name in _COMMENT_COLUMNS})
 
 
-async def load_state(conn: Conn, events: Sequence[Envelope]) -> State:
-    """The rows the batch's events can read: their articles, comments, parents, flags, votes,
-    authors' bans, and the comments a ban in the batch may sweep."""
+async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loaded]:
+    """The rows the batch's events can read (their articles, comments, parents, flags, votes,
+    authors' bans, and the comments a ban in the batch may sweep), and their counts."""
     articles: set[str] = set()
     comments: set[CommentKey] = set()
     flagged: set[CommentKey] = set()
     votes: set[tuple[str, str, str]] = set()
     authors: set[str] = set()
     sweeps: dict[str, datetime] = {}
+    posted: set[CommentKey] = set()
     for event in events:
         data = event.data
         if isinstance(data, AuthorBanned | AuthorUnbanned):
@@ -133,6 +159,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> State:
         key = (data.article_id, data.comment_id)
         comments.add(key)
         if isinstance(data, CommentPosted):
+            posted.add(key)
             authors.add(data.author_id)
             if data.parent_id is not None:
                 comments.add((data.article_id, data.parent_id))
@@ -140,22 +167,38 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> State:
             flagged.add(key)
         elif isinstance(data, CommentVoted):
             votes.add((*key, data.voter_id))
-    state = State()
-    article_cols = ", ".join(_ARTICLE_COLUMNS)
+    state, loaded = State(), Loaded()
+    article_cols = ", ".join([*_ARTICLE_COLUMNS, *_ARTICLE_COUNT_COLUMNS])
     comment_cols = ", ".join(_COMMENT_COLUMNS)
     for row in await conn.fetch(
         f"select {article_cols} from articles where article_id = any($1::text[])", list(articles)
     ):
-        state.articles[row["article_id"]] = ArticleState(**dict(row))
+        state.articles[row["article_id"]] = ArticleState(
+            **{name: row[name] for name in _ARTICLE_COLUMNS}
+        )
+        loaded.articles[row["article_id"]] = (row["comment_count"], row["version"])
     if comments:
         for row in await conn.fetch(
-            f"select {comment_cols} from comments c"
+            f"select {comment_cols}, {', '.join(_COUNT_COLUMNS)} from comments c"
             " join unnest($1::text[], $2::text[]) k(a, c) on c.article_id = k.a"
             " and c.comment_id = k.c",
             [k[0] for k in comments],
             [k[1] for k in comments],
         ):
-            state.comments[(row["article_id"], row["comment_id"])] = _comment(row)
+            key = (row["article_id"], row["comment_id"])
+            state.comments[key] = _comment(row)
+            loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
+    new = [k for k in posted if k not in state.comments]
+    if new:
+        for row in await conn.fetch(
+            "select r.article_id, r.parent_id, count(*) from comments r"
+            " join unnest($1::text[], $2::text[]) k(a, c) on r.article_id = k.a"
+            " and r.parent_id = k.c where r.status in ('visible', 'deleted')"
+            " group by r.article_id, r.parent_id",
+            [k[0] for k in new],
+            [k[1] for k in new],
+        ):
+            loaded.earlier_replies[(row["article_id"], row["parent_id"])] = row["count"]
     if sweeps:
         for row in await conn.fetch(
             f"select {comment_cols} from comments c"
@@ -193,55 +236,97 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> State:
             list(authors),
         ):
             state.bans.setdefault(row["author_id"], []).append(Ban(**dict(row)))
-    return state
+    loaded.status = {k: c.status for k, c in state.comments.items()}
+    loaded.votes = dict(state.votes)
+    return state, loaded
 
 
-_RECOUNT_COMMENTS = """
-update comments c set
-    reply_count = (select count(*) from comments r
-                   where r.article_id = c.article_id and r.parent_id = c.comment_id
-                   and r.status in ('visible', 'deleted')),
-    flag_count = (select count(*) from flags f
-                  where f.article_id = c.article_id and f.comment_id = c.comment_id),
-    score = (select coalesce(sum(v.vote), 0) from votes v
-             where v.article_id = c.article_id and v.comment_id = c.comment_id)
-from unnest($1::text[], $2::text[]) k(article_id, comment_id)
-where c.article_id = k.article_id and c.comment_id = k.comment_id
-"""
-
-_RECOUNT_ARTICLES = """
-update articles a set comment_count =
-    (select count(*) from comments c where c.article_id = a.article_id and c.status = 'visible')
-where a.article_id = any($1::text[])
+# A change to a reply whose parent the batch did not load (a flag holds it, a moderator deletes
+# it) moves the parent's count in place; a parent not stored yet counts its replies on arrival.
+_ADD_TO_COMMENTS = """
+update comments c set reply_count = c.reply_count + d.replies, flag_count = c.flag_count + d.flags,
+    score = c.score + d.score
+from unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::integer[])
+    d(article_id, comment_id, replies, flags, score)
+where c.article_id = d.article_id and c.comment_id = d.comment_id
 """
 
 
-async def write_state(conn: Conn, state: State) -> None:
-    """Write every row the fold changed, then recompute the counts that derive from them."""
+def _count_deltas(
+    state: State, loaded: Loaded
+) -> tuple[dict[CommentKey, list[int]], dict[str, int]]:
+    """What the batch adds to each comment's (replies, flags, score) and each article's count."""
+    per_comment: dict[CommentKey, list[int]] = {}
+    per_article = dict.fromkeys(state.dirty_articles, 0)
+
+    def add(key: CommentKey, index: int, amount: int) -> None:
+        per_comment.setdefault(key, [0, 0, 0])[index] += amount
+        per_article.setdefault(key[0], 0)
+
+    for key in state.dirty_comments:
+        c, before = state.comments[key], loaded.status.get(key)
+        add(key, 0, 0)
+        if c.parent_id is not None:
+            add((c.article_id, c.parent_id), 0, (c.status in SHOWN) - (before in SHOWN))
+        per_article[c.article_id] += (c.status == VISIBLE) - (before == VISIBLE)
+    for flag in state.new_flags:
+        add((flag.article_id, flag.comment_id), 1, 1)
+    for vote in state.dirty_votes:
+        article_id, comment_id, _ = vote
+        add((article_id, comment_id), 2, state.votes[vote] - loaded.votes.get(vote, 0))
+    return per_comment, per_article
+
+
+async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
+    """Write every row the fold changed, each once, its counts moved by what the batch did."""
+    per_comment, per_article = _count_deltas(state, loaded)
+    article_rows = []
+    for a in sorted(per_article):
+        if a in state.articles:
+            count, version = loaded.articles.get(a, (0, 0))
+            article = state.articles[a]
+            article_rows.append(
+                (
+                    *(getattr(article, c) for c in _ARTICLE_COLUMNS),
+                    count + per_article[a],
+                    version + 1,
+                )
+            )
     await insert_rows(
         conn,
         "articles",
-        _ARTICLE_COLUMNS,
-        [
-            tuple(getattr(state.articles[a], c) for c in _ARTICLE_COLUMNS)
-            for a in sorted(state.dirty_articles)
-        ],
-        _upsert(_ARTICLE_COLUMNS, "article_id"),
+        _ARTICLE_COLUMNS | _ARTICLE_COUNT_COLUMNS,
+        article_rows,
+        _upsert(_ARTICLE_COLUMNS | _ARTICLE_COUNT_COLUMNS, "article_id"),
     )
-    changed = [state.comments[k] for k in sorted(state.dirty_comments)]
+    comment_rows = []
+    for key in sorted(k for k in per_comment if k in state.comments):
+        c = state.comments[key]
+        before = loaded.counts.get(key) or (loaded.earlier_replies.get(key, 0), 0, 0)
+        comment_rows.append(
+            (
+                *(
+                    json.dumps(c.hold_reasons) if name == "hold_reasons" else getattr(c, name)
+                    for name in _COMMENT_COLUMNS
+                ),
+                *(b + d for b, d in zip(before, per_comment[key], strict=True)),
+            )
+        )
     await insert_rows(
         conn,
         "comments",
-        _COMMENT_COLUMNS,
-        [
-            tuple(
-                json.dumps(c.hold_reasons) if name == "hold_reasons" else getattr(c, name)
-                for name in _COMMENT_COLUMNS
-            )
-            for c in changed
-        ],
-        _upsert(_COMMENT_COLUMNS, "article_id, comment_id"),
+        _COMMENT_COLUMNS | _COUNT_COLUMNS,
+        comment_rows,
+        _upsert(_COMMENT_COLUMNS | _COUNT_COLUMNS, "article_id, comment_id"),
     )
+    unloaded = sorted(k for k in per_comment if k not in state.comments and any(per_comment[k]))
+    if unloaded:
+        await conn.execute(
+            _ADD_TO_COMMENTS,
+            [k[0] for k in unloaded],
+            [k[1] for k in unloaded],
+            *[[per_comment[k][i] for k in unloaded] for i in range(3)],
+        )
     await insert_rows(
         conn, "flags", _FLAG_COLUMNS, [tuple(vars(f).values()) for f in state.new_flags]
     )
@@ -285,12 +370,3 @@ async def write_state(conn: Conn, state: State) -> None:
         [tuple(vars(o).values()) for o in state.outcomes.values()],
         _upsert(_OUTCOME_COLUMNS, "event_id"),
     )
-    recount = {c.key for c in changed} | {
-        (c.article_id, c.parent_id) for c in changed if c.parent_id is not None
-    }
-    if recount:
-        keys = sorted(recount)
-        await conn.execute(_RECOUNT_COMMENTS, [k[0] for k in keys], [k[1] for k in keys])
-    recount_articles = sorted(state.dirty_articles | {c.article_id for c in changed})
-    if recount_articles:
-        await conn.execute(_RECOUNT_ARTICLES, recount_articles)
