@@ -29,8 +29,12 @@ def bench_settings(name: str, **overrides: object) -> Settings:
         "dlq_topic": f"bench.{tag}.dlq",
         "consumer_group": f"bench-{tag}",
         "pg_schema": f"bench_{tag}",
-        "ingest_port": 18001,
-        "query_port": 18002,
+        "ingest_port": 48001,
+        "query_port": 48002,
+        "worker_metrics_port": 48003,
+        # One serving process per core: the machine's two cores are the bound.
+        "ingest_workers": 2,
+        "query_workers": 2,
         "rate_limit_per_s": 1e9,
         "rate_limit_burst": 1e9,
     }
@@ -38,12 +42,15 @@ def bench_settings(name: str, **overrides: object) -> Settings:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process, in MiB."""
+    """Resident memory of a process and its children (uvicorn's workers), in MiB."""
+    total = 0.0
     with open(f"/proc/{pid}/status") as status:
         for line in status:
             if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+                total += int(line.split()[1]) / 1024
+    with open(f"/proc/{pid}/task/{pid}/children") as children:
+        total += sum(rss_mb(int(child)) for child in children.read().split())
+    return total
 
 
 @dataclass
@@ -97,6 +104,19 @@ class Stack:
             await conn.execute(f'drop schema if exists "{self.settings.pg_schema}" cascade')
         finally:
             await conn.close()
+
+
+async def analyze(settings: Settings) -> None:
+    """Statistics for the bench schema's tables, so reads are planned as on a settled database."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        tables = await conn.fetch(
+            "select tablename from pg_tables where schemaname = $1", settings.pg_schema
+        )
+        for row in tables:
+            await conn.execute(f'analyze "{settings.pg_schema}"."{row["tablename"]}"')
+    finally:
+        await conn.close()
 
 
 def _wait_ready(url: str, timeout_s: float = 60) -> None:

@@ -81,7 +81,7 @@ def _quantile(samples: list[float], q: float) -> float:
 
 
 async def run(big: int, small: int, requests: int) -> None:
-    settings = bench_settings("read", query_port=18002)
+    settings = bench_settings("read")
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)

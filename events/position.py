@@ -8,6 +8,10 @@ partition, so "the projection has applied 3:1042" means its next offset on parti
 import re
 from typing import NamedTuple
 
+APPLIED_CHANNEL = "threadlog_applied"
+"""The PostgreSQL NOTIFY channel a projection worker signals, in the transaction that moves its
+applied positions (payload: its schema), so readers learn of a commit at once, not at a poll."""
+
 _TOKEN = re.compile(r"^(\d{1,6}):(\d{1,19})$")
 MAX_TOKENS = 100
 

@@ -238,6 +238,11 @@ async def rebuild(
             # Near the live copy AND near the log's end as it was at the start: a live copy with
             # no offsets yet (a new projection) must not be replaced by a copy still empty.
             if lag <= switch_within and done >= first_end - switch_within:
+                if attempts == 0:
+                    # Fresh tables have no statistics: the first reads after the switch would be
+                    # planned blind (a sort of a whole author history instead of an index walk).
+                    for table in TABLES[name]:
+                        await conn.execute(f'analyze "{copy}".{table}')
                 attempts += 1
                 try:
                     readers_ms, worker_ms = await switch(

@@ -14,7 +14,8 @@ create table if not exists articles (
 alter table articles add column if not exists premoderated boolean not null default false;
 alter table articles add column if not exists closed boolean not null default false;
 alter table articles add column if not exists closed_reason text;
--- Moves with every change to the article's thread: query processes cache pages by it.
+-- The id of the last transaction that changed the article's thread: query processes cache
+-- pages by it.
 alter table articles add column if not exists version bigint not null default 0;
 
 create table if not exists comments (

@@ -12,6 +12,7 @@ from importlib.resources import files
 from typing import NamedTuple
 
 from events import Envelope
+from events.position import APPLIED_CHANNEL
 from projections.memory import Snapshot, normalized
 from projections.registry import VERSIONS, Projection
 from projections.sql_rows import Conn
@@ -144,6 +145,8 @@ async def apply_batch(
                 [partition for _, partition in next_offsets],
                 list(next_offsets.values()),
             )
+        # Delivered at commit: query processes refresh their positions and page caches at once.
+        await conn.execute("select pg_notify($1, current_schema())", APPLIED_CHANNEL)
     return applied
 
 

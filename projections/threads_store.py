@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from events import (
+    ArticlePublished,
     AuthorBanned,
     AuthorUnbanned,
     CommentDeleted,
@@ -121,8 +122,8 @@ class Loaded:
     counts: dict[CommentKey, tuple[int, int, int]] = field(default_factory=dict)
     """(reply_count, flag_count, score) of each loaded comment."""
     votes: dict[tuple[str, str, str], int] = field(default_factory=dict)
-    articles: dict[str, tuple[int, int]] = field(default_factory=dict)
-    """(comment_count, version) of each loaded article."""
+    articles: dict[str, int] = field(default_factory=dict)
+    """The comment_count of each loaded article, or of the comments stored before a new one."""
     earlier_replies: dict[CommentKey, int] = field(default_factory=dict)
     """Replies already stored under a comment posted in this batch (they arrived before it)."""
 
@@ -146,6 +147,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
     authors: set[str] = set()
     sweeps: dict[str, datetime] = {}
     posted: set[CommentKey] = set()
+    published: set[str] = set()
     for event in events:
         data = event.data
         if isinstance(data, AuthorBanned | AuthorUnbanned):
@@ -154,6 +156,8 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
                 sweeps[data.author_id] = min(event.time, sweeps.get(data.author_id, event.time))
             continue
         articles.add(data.article_id)
+        if isinstance(data, ArticlePublished):
+            published.add(data.article_id)
         if not isinstance(data, _COMMENT_EVENTS):
             continue
         key = (data.article_id, data.comment_id)
@@ -168,7 +172,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         elif isinstance(data, CommentVoted):
             votes.add((*key, data.voter_id))
     state, loaded = State(), Loaded()
-    article_cols = ", ".join([*_ARTICLE_COLUMNS, *_ARTICLE_COUNT_COLUMNS])
+    article_cols = ", ".join([*_ARTICLE_COLUMNS, "comment_count"])
     comment_cols = ", ".join(_COMMENT_COLUMNS)
     for row in await conn.fetch(
         f"select {article_cols} from articles where article_id = any($1::text[])", list(articles)
@@ -176,7 +180,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         state.articles[row["article_id"]] = ArticleState(
             **{name: row[name] for name in _ARTICLE_COLUMNS}
         )
-        loaded.articles[row["article_id"]] = (row["comment_count"], row["version"])
+        loaded.articles[row["article_id"]] = row["comment_count"]
     if comments:
         for row in await conn.fetch(
             f"select {comment_cols}, {', '.join(_COUNT_COLUMNS)} from comments c"
@@ -188,6 +192,16 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             key = (row["article_id"], row["comment_id"])
             state.comments[key] = _comment(row)
             loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
+    # Comments may be stored before their article (the rules accept them): a new article counts
+    # them, as a new comment counts the replies already stored under it.
+    unpublished = [a for a in published if a not in state.articles]
+    if unpublished:
+        for row in await conn.fetch(
+            "select article_id, count(*) from comments where article_id = any($1::text[])"
+            " and status = 'visible' group by article_id",
+            unpublished,
+        ):
+            loaded.articles[row["article_id"]] = row["count"]
     new = [k for k in posted if k not in state.comments]
     if new:
         for row in await conn.fetch(
@@ -280,18 +294,18 @@ def _count_deltas(
 async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
     """Write every row the fold changed, each once, its counts moved by what the batch did."""
     per_comment, per_article = _count_deltas(state, loaded)
-    article_rows = []
-    for a in sorted(per_article):
-        if a in state.articles:
-            count, version = loaded.articles.get(a, (0, 0))
-            article = state.articles[a]
-            article_rows.append(
-                (
-                    *(getattr(article, c) for c in _ARTICLE_COLUMNS),
-                    count + per_article[a],
-                    version + 1,
-                )
-            )
+    # The version is this transaction's id: unique across copies, so a page cached from the
+    # tables a rebuild replaced never passes for one of the new tables.
+    version = await conn.fetchval("select txid_current()") if per_article else 0
+    article_rows = [
+        (
+            *(getattr(state.articles[a], c) for c in _ARTICLE_COLUMNS),
+            loaded.articles.get(a, 0) + per_article[a],
+            version,
+        )
+        for a in sorted(per_article)
+        if a in state.articles
+    ]
     await insert_rows(
         conn,
         "articles",

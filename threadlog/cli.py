@@ -68,9 +68,23 @@ async def _worker(settings: Settings) -> None:
         sys.exit(f"threadlog worker: {error}")
 
 
-def _serve(app_factory: Callable[[], Litestar], host: str, port: int) -> None:
+def ingest_app() -> Litestar:
+    """The ingest app as configured by the environment (uvicorn's factory, in each process)."""
+    logs.configure()
+    return create_ingest_app(from_env().ingest())
+
+
+def query_app() -> Litestar:
+    """The query app as configured by the environment (uvicorn's factory, in each process)."""
+    logs.configure()
+    return create_query_app(from_env().query())
+
+
+def _serve(factory: Callable[[], Litestar], host: str, port: int, workers: int) -> None:
     uvicorn.run(
-        app_factory(),
+        f"{__name__}:{factory.__name__}",
+        factory=True,
+        workers=workers,
         host=host,
         port=port,
         loop="uvloop",
@@ -112,15 +126,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         case "init":
             asyncio.run(_init(settings))
         case "ingest":
-            _serve(
-                lambda: create_ingest_app(settings.ingest()),
-                settings.ingest_host,
-                settings.ingest_port,
-            )
+            _serve(ingest_app, settings.ingest_host, settings.ingest_port, settings.ingest_workers)
         case "query":
-            _serve(
-                lambda: create_query_app(settings.query()), settings.query_host, settings.query_port
-            )
+            _serve(query_app, settings.query_host, settings.query_port, settings.query_workers)
         case "worker":
             import uvloop
 

@@ -32,6 +32,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_port: int = 8001
     query_host: str = "127.0.0.1"
     query_port: int = 8002
+    ingest_workers: int = 1
+    query_workers: int = 1
+    """Processes serving each port (uvicorn workers); each keeps its own pool, page cache, Kafka
+    producer and rate-limit buckets, so per-key limits apply per process."""
     max_comment_chars: int = 10_000
     max_batch_events: int = 1_000
     worker_max_batch: int = 2_000

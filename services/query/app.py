@@ -16,6 +16,7 @@ from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
 from services.query.handlers import ROUTES, pool
 from services.query.notifications import NOTIFICATION_ROUTES
+from services.query.page_cache import PageCache
 from services.query.positions import AppliedPositions, wait_for_after
 from services.query.stream import get_stream
 
@@ -69,7 +70,7 @@ def create_app(settings: QuerySettings) -> Litestar:
             },
         )
         app.state.pool = pool
-        app.state.positions = AppliedPositions(pool, settings.topic)
+        app.state.positions = AppliedPositions(pool, settings.topic, schema=settings.pg_schema)
         app.state.positions.start()
         log.info("query ready", schema=settings.pg_schema)
         try:
@@ -92,7 +93,7 @@ def create_app(settings: QuerySettings) -> Litestar:
         guards=[admission.guard, wait_for_after],
         parameters={"after": AFTER},
         middleware=[admission.middleware],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "page_cache": PageCache()}),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),
         debug=False,

@@ -3,11 +3,14 @@
 from typing import Annotated, Any
 
 import asyncpg
-from litestar import get
+import msgspec
+from litestar import Request, Response, get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from services.errors import ApiError, ErrorDetail
+from services.query.page_cache import PageCache
 from services.query.reads import (
     QueueStatus,
     Sort,
@@ -36,6 +39,7 @@ PerLevel = Annotated[
 Depth = Annotated[int, QueryParameter(ge=0, le=10, description="Levels of replies inlined, 0-10")]
 Cursor = FromQuery[str | None]
 MAX_COUNT_IDS = 100
+_VERSION = "select version from articles where article_id = $1"
 
 
 def pool(state: State) -> "asyncpg.Pool[Any]":
@@ -44,27 +48,50 @@ def pool(state: State) -> "asyncpg.Pool[Any]":
     return made
 
 
-@get("/v1/articles/{article_id:str}/thread", summary="A page of an article's comment thread")
+def _no_article(article_id: str) -> ApiError:
+    return ApiError(
+        404,
+        "article_not_found",
+        f"No article {article_id!r} has been published (or the worker has not applied it yet).",
+    )
+
+
+@get(
+    "/v1/articles/{article_id:str}/thread",
+    summary="A page of an article's comment thread",
+    responses={200: ResponseSpec(ThreadPage, description="The page (ETag; gzip on request)")},
+)
 async def get_thread(
     state: State,
+    request: Request[Any, Any, Any],
     article_id: FromPath[str],
     sort: FromQuery[Sort] = "oldest",
     limit: Limit = 50,
     cursor: Cursor = None,
     replies: PerLevel = 5,
     depth: Depth = 3,
-) -> ThreadPage:
+) -> Response[bytes]:
     """Top-level comments by limit and cursor (featured first under `top`), each with its first
-    `replies` replies per level, `depth` levels down; the rest through the replies endpoint."""
-    async with pool(state).acquire() as conn:
-        page = await read_thread(conn, article_id, sort, limit, cursor, replies, depth)
+    `replies` replies per level, `depth` levels down; the rest through the replies endpoint.
+    Served from the page cache while the article is unchanged; `If-None-Match` gets a 304."""
+    cache: PageCache = state.page_cache
+    key = (article_id, sort, limit, cursor, replies, depth)
+    generation: int = state.positions.generation
+    page = cache.current(key, generation)
     if page is None:
-        raise ApiError(
-            404,
-            "article_not_found",
-            f"No article {article_id!r} has been published (or the worker has not applied it yet).",
-        )
-    return page
+        async with pool(state).acquire() as conn:
+            version = await conn.fetchval(_VERSION, article_id)
+            if version is None:
+                raise _no_article(article_id)
+            page = cache.still(key, version, generation)
+            if page is None:
+                built = await read_thread(conn, article_id, sort, limit, cursor, replies, depth)
+                if built is None:
+                    raise _no_article(article_id)
+                page = cache.put(key, msgspec.json.encode(built), version, generation)
+    return page.response(
+        request.headers.get("accept-encoding", ""), request.headers.get("if-none-match")
+    )
 
 
 @get("/v1/comments/{comment_id:str}", summary="A comment's permalink")

@@ -1,9 +1,10 @@
 """How far the projection has applied the log, watched once per process for every reader.
 
-One task reads `projection_offsets` every `interval_s` (one indexed query of a dozen rows) and
-wakes whoever waits: reads with `?after=` (read your own writes) and the live streams, which push
-a change only once the read model has it. The worker needs no hook: its batch transaction moves
-these offsets with the rows, so an offset seen here means the rows are visible too.
+One task reads `projection_offsets` (one indexed query of a dozen rows) whenever the worker's
+NOTIFY says a batch committed, and every `interval_s` in case a notification is lost, and wakes
+whoever waits: reads with `?after=` (read your own writes), the live streams, which push a change
+only once the read model has it, and the page cache, which revalidates what it holds. The batch
+transaction moves these offsets with the rows, so an offset seen here means the rows are visible.
 """
 
 import asyncio
@@ -12,10 +13,11 @@ from typing import Any
 
 import asyncpg
 import structlog
+from asyncpg.pool import PoolConnectionProxy
 from litestar.connection import ASGIConnection
 from litestar.handlers import BaseRouteHandler
 
-from events.position import BadPosition, Position, parse_positions
+from events.position import APPLIED_CHANNEL, BadPosition, Position, parse_positions
 from services.errors import ApiError, ErrorDetail
 from services.query.wakeup import Wakeup
 
@@ -30,14 +32,19 @@ class AppliedPositions:
         pool: "asyncpg.Pool[Any]",
         topic: str,
         projection: str = "threads",
-        interval_s: float = 0.05,
+        schema: str = "public",
+        interval_s: float = 0.25,
     ) -> None:
         self._pool = pool
         self._topic = topic
         self._projection = projection
+        self._schema = schema
         self._interval_s = interval_s
         self.next_offsets: dict[int, int] = {}
+        self.generation = 0
+        """Moves whenever the offsets do: what was read at one generation may be stale after."""
         self.changed = Wakeup()
+        self._notified = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -67,29 +74,49 @@ class AppliedPositions:
             return False
         return True
 
-    async def refresh(self) -> None:
+    async def refresh(self, conn: "PoolConnectionProxy[Any] | None" = None) -> None:
         """Read the offsets now and wake the waiters if they moved."""
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "select partition, next_offset from projection_offsets"
-                " where projection = $1 and topic = $2",
-                self._projection,
-                self._topic,
-            )
+        if conn is None:
+            async with self._pool.acquire() as pooled:
+                return await self.refresh(pooled)
+        rows = await conn.fetch(
+            "select partition, next_offset from projection_offsets"
+            " where projection = $1 and topic = $2",
+            self._projection,
+            self._topic,
+        )
         fresh = {row["partition"]: row["next_offset"] for row in rows}
         if fresh != self.next_offsets:
             self.next_offsets = fresh
+            self.generation += 1
             self.changed.fire()
+
+    def _on_notify(
+        self,
+        _conn: "asyncpg.Connection[Any] | PoolConnectionProxy[Any]",
+        _pid: int,
+        _channel: str,
+        schema: object,
+    ) -> None:
+        if schema == self._schema:
+            self._notified.set()
 
     async def _watch(self) -> None:
         while True:
             try:
-                await self.refresh()
+                # One pooled connection listens and reads for the process's whole life.
+                async with self._pool.acquire() as conn:
+                    await conn.add_listener(APPLIED_CHANNEL, self._on_notify)
+                    while not conn.is_closed():
+                        self._notified.clear()
+                        await self.refresh(conn)
+                        with suppress(TimeoutError):
+                            async with asyncio.timeout(self._interval_s):
+                                await self._notified.wait()
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
                 # Readers waiting meanwhile time out with 503; the next round may succeed.
                 log.warning("cannot read the applied positions; retrying", error=repr(error))
                 await asyncio.sleep(1)
-            await asyncio.sleep(self._interval_s)
 
 
 async def wait_for_after(

@@ -60,3 +60,36 @@ async def test_a_position_not_applied_in_time_is_503_with_retry_after(
         assert bad.status_code == 400
         error: dict[str, Any] = bad.json()["error"]
         assert error["details"][0]["field"] == "after"
+
+
+async def test_a_cached_page_is_served_until_its_article_changes(
+    ingest: Client, query: Client, query_server: httpx.AsyncClient, worker: Worker
+) -> None:
+    """The first page is served from the cache (same ETag, a 304 for a client holding it, gzip
+    when asked) while the article is unchanged; a write to another article leaves it valid, and
+    a write to this one is in the next read after its position, under a new ETag."""
+    await send(ingest, query, [ev("ArticlePublished", 0, article_id="art", title="T")])
+    await send(ingest, query, [ev("ArticlePublished", 0, article_id="other", title="O")])
+    await send(ingest, query, [post("c0", 0.5, body="long enough to be worth gzip " * 50)])
+    first = await query_server.get("/v1/articles/art/thread")
+    etag = first.headers["etag"]
+    again = await query_server.get("/v1/articles/art/thread", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    zipped = await query_server.get("/v1/articles/art/thread", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.json() == first.json(), "httpx inflates it: the same page"
+
+    elsewhere = await ingest.post("/v1/events", json=post("x0", 1, article="other"))
+    token = elsewhere.json()["accepted"][0]["position"]
+    still = await query_server.get("/v1/articles/art/thread", params={"after": token})
+    assert (still.headers["etag"], still.json()) == (etag, first.json())
+
+    answer = await ingest.post("/v1/events", json=post("c1", 1))
+    token = answer.json()["accepted"][0]["position"]
+    fresh = await query_server.get(
+        "/v1/articles/art/thread", params={"after": token}, headers={"If-None-Match": etag}
+    )
+    assert fresh.status_code == 200
+    assert fresh.headers["etag"] != etag
+    assert [c["comment_id"] for c in fresh.json()["comments"]] == ["c0", "c1"]

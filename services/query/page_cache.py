@@ -1,0 +1,99 @@
+"""Thread pages kept encoded, gzipped once, and served again until their article changes.
+
+A viral story is read thousands of times a second and written a few times: each read rebuilding
+the page (a recursive query of hundreds of rows, then JSON) is the cost that bounded reads. A page
+is stored with the article's `version` (the id of the last transaction that changed its thread)
+and the positions generation it was checked at. While no batch has been applied since, a hit costs
+no query at all; after one, one indexed lookup of the version tells whether the page still holds
+(most batches touch other articles). The version is read before the page, so a page is never
+labelled newer than it is. `?after=` waits for the positions first, so it still reads its write.
+
+Bounded by entries and by bytes, least recently used first out, so memory stays flat.
+"""
+
+import gzip
+import hashlib
+from collections import OrderedDict
+from collections.abc import Hashable
+from dataclasses import dataclass
+
+from litestar import Response
+
+_GZIP_MIN_BYTES = 1024
+
+
+@dataclass
+class CachedPage:
+    """One encoded page and what it was built from."""
+
+    body: bytes
+    version: int
+    generation: int
+    etag: str
+    gzipped: bytes | None = None
+
+    def response(self, accept_encoding: str, if_none_match: str | None) -> Response[bytes]:
+        """The page as a response: 304 when the client holds it, gzip when it takes gzip."""
+        headers = {"ETag": self.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
+        if if_none_match is not None and self.etag in if_none_match:
+            return Response(b"", status_code=304, headers=headers)
+        if "gzip" in accept_encoding and len(self.body) >= _GZIP_MIN_BYTES:
+            if self.gzipped is None:
+                self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+            headers["Content-Encoding"] = "gzip"
+            return Response(
+                self.gzipped, status_code=200, media_type="application/json", headers=headers
+            )
+        return Response(self.body, status_code=200, media_type="application/json", headers=headers)
+
+
+class PageCache:
+    """Pages by request key, least recently used dropped first past `max_entries` or `max_bytes`."""
+
+    def __init__(self, max_entries: int = 4096, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self._pages: OrderedDict[Hashable, CachedPage] = OrderedDict()
+        self._max_entries = max_entries
+        self._max_bytes = max_bytes
+        self._bytes = 0
+        self.hits = 0
+        self.revalidated = 0
+        self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def current(self, key: Hashable, generation: int) -> CachedPage | None:
+        """The page if nothing was applied since it was last checked."""
+        page = self._pages.get(key)
+        if page is None or page.generation != generation:
+            return None
+        self._pages.move_to_end(key)
+        self.hits += 1
+        return page
+
+    def still(self, key: Hashable, version: int, generation: int) -> CachedPage | None:
+        """The page if its article is still at `version`, now checked at `generation`."""
+        page = self._pages.get(key)
+        if page is None or page.version != version:
+            return None
+        page.generation = max(page.generation, generation)
+        self._pages.move_to_end(key)
+        self.revalidated += 1
+        return page
+
+    def put(self, key: Hashable, body: bytes, version: int, generation: int) -> CachedPage:
+        """Keep a freshly built page (replacing an older one under the same key)."""
+        self.misses += 1
+        digest = hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()
+        page = CachedPage(body, version, generation, f'W/"{version:x}-{digest}"')
+        old = self._pages.pop(key, None)
+        if old is not None:
+            self._bytes -= len(old.body)
+        self._pages[key] = page
+        self._bytes += len(body)
+        while self._pages and (
+            len(self._pages) > self._max_entries or self._bytes > self._max_bytes
+        ):
+            _, dropped = self._pages.popitem(last=False)
+            self._bytes -= len(dropped.body)
+        return page
