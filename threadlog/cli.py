@@ -20,6 +20,7 @@ from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
+from services.web import create_app as create_web_app
 from threadlog import contract, keys, logs, notifier, ops
 from threadlog.demo import run_demo
 from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
@@ -94,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("ingest", help="run the ingest service (POST /v1/events)")
     commands.add_parser("query", help="run the query service (threads, timelines)")
     commands.add_parser("worker", help="run the projection worker")
+    commands.add_parser("web", help="run the pages: the live thread, its widget, the console")
     commands.add_parser(
         "demo", help="post the demo thread and print it as the query service serves it"
     )
@@ -121,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _serve(
                 lambda: create_query_app(settings.query()), settings.query_host, settings.query_port
             )
+        case "web":
+            _serve(lambda: create_web_app(settings.web()), settings.web_host, settings.web_port)
         case "worker":
             import uvloop
 
