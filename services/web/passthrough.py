@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
+import structlog
 from litestar import Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath
@@ -19,6 +20,7 @@ from litestar.response import Stream
 from services.errors import ApiError
 from services.web.upstream import client, send
 
+log = structlog.get_logger("threadlog.web")
 _REQUEST_HEADERS = ("authorization", "accept", "content-type", "last-event-id")
 _RESPONSE_HEADERS = ("content-type", "retry-after", "www-authenticate", "cache-control")
 _STREAM_TIMEOUT = httpx.Timeout(10.0, read=None)
@@ -38,6 +40,10 @@ async def _relay(upstream: httpx.Response, state: State) -> AsyncIterator[bytes]
     try:
         async for chunk in upstream.aiter_raw():
             yield chunk
+    except httpx.TransportError as error:
+        # The query process went away (a restart): end this stream; the browser's EventSource
+        # reconnects with its Last-Event-ID and resumes.
+        log.info("stream upstream closed", error=repr(error))
     finally:
         state.streams -= 1
         await upstream.aclose()

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Response, post
 from litestar.datastructures import State
+from litestar.params import JSONBody
 
 from events.catalog import FlagReason, Vote
 from events.fields import Id, Name, Note
@@ -112,7 +113,7 @@ def _demo_key(state: State) -> str:
 
 
 @post("/demo/actions", status_code=202, include_in_schema=False)
-async def take_action(state: State, data: ReaderAction) -> Response[Any]:
+async def take_action(state: State, data: JSONBody[ReaderAction]) -> Response[Any]:
     """Post the reader's action to ingest with the demo key; answer with its position."""
     event, comment_id = _event(data)
     upstream = await send(

@@ -30,7 +30,9 @@ export async function api(path, { method = "GET", body, key } = {}) {
   });
   const data = await answer.json().catch(() => null);
   if (!answer.ok) {
-    const error = new Error(data?.error?.message || `HTTP ${answer.status}`);
+    const detail = data?.error?.details?.[0];
+    const why = detail ? ` (${detail.field}: ${detail.message})` : "";
+    const error = new Error(`${data?.error?.message || `HTTP ${answer.status}`}${why}`);
     error.status = answer.status;
     error.code = data?.error?.code;
     throw error;

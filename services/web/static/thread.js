@@ -202,7 +202,9 @@ async function submitInline(form) {
     if (!(await post(form.elements.body.value, id))) return;
   } else {
     const note = form.elements.note.value.trim();
-    await act({ action: "flag", comment_id: id, reason: form.elements.reason.value, note });
+    const flag = { action: "flag", comment_id: id, reason: form.elements.reason.value };
+    if (note) flag.note = note;
+    await act(flag);
     say(`Thank you: moderators will look at ${nameOf(item)}'s comment.`);
   }
   form.remove();
