@@ -17,7 +17,12 @@ const ACTIONS = [
 
 function queueItem(item) {
   const who = item.author_name || item.author_id;
-  const reasons = [...item.hold_reasons, ...item.flag_reasons.map((r) => `flag: ${r}`)];
+  const flags = {};
+  for (const reason of item.flag_reasons) flags[reason] = (flags[reason] || 0) + 1;
+  const reasons = [
+    ...item.hold_reasons,
+    ...Object.entries(flags).map(([reason, n]) => `flag: ${reason}${n > 1 ? ` ×${n}` : ""}`),
+  ];
   return el(
     "li",
     { class: "queue-item", id: `queue-${item.comment_id}` },

@@ -10,6 +10,8 @@ const moreButton = document.getElementById("more");
 const sortSelect = document.getElementById("sort");
 const nameInput = document.getElementById("reader-name");
 const enc = encodeURIComponent;
+// A page of its own may ask for smaller pages (`?limit=20`); the API's default is 50.
+const pageSize = Number(new URLSearchParams(location.search).get("limit")) || 50;
 let sort = "oldest";
 let nextCursor = null;
 let commentCount = 0;
@@ -44,7 +46,8 @@ async function loadThread({ append = false } = {}) {
   const cursor = append && nextCursor ? `&cursor=${enc(nextCursor)}` : "";
   root.setAttribute("aria-busy", "true");
   try {
-    const page = await api(`/v1/articles/${enc(articleId)}/thread?sort=${sort}${cursor}`);
+    const query = `sort=${sort}&limit=${pageSize}${cursor}`;
+    const page = await api(`/v1/articles/${enc(articleId)}/thread?${query}`);
     const { article } = page;
     document.getElementById("article-title").textContent = article.title;
     document.title = `Comments: ${article.title}`;
