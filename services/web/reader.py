@@ -64,7 +64,7 @@ class ActionTaken(msgspec.Struct, frozen=True, kw_only=True):
     comment_id: str | None = None
 
 
-def _event(action: ReaderAction) -> tuple[dict[str, Any], str | None]:
+def event_for(action: ReaderAction) -> tuple[dict[str, Any], str | None]:
     """The envelope a site's backend posts for the action, and the new comment's id."""
     data: dict[str, Any] = {"article_id": action.article_id}
     new_id = None
@@ -115,7 +115,7 @@ def _demo_key(state: State) -> str:
 @post("/demo/actions", status_code=202, include_in_schema=False)
 async def take_action(state: State, data: JSONBody[ReaderAction]) -> Response[Any]:
     """Post the reader's action to ingest with the demo key; answer with its position."""
-    event, comment_id = _event(data)
+    event, comment_id = event_for(data)
     upstream = await send(
         state,
         client(state).build_request(
