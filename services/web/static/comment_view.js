@@ -48,7 +48,14 @@ export function fillComment(item, comment, { myVote }) {
     ? el("p", { class: "body deleted-body", text: "This comment was deleted." })
     : el("p", { class: "body", text: comment.body });
   const actions = deleted ? null : commentActions(comment, name, myVote);
-  item.querySelector(":scope > article").replaceChildren(head, body, actions || "");
+  const card = item.querySelector(":scope > article");
+  // A live change re-renders the card: keep the reader's focus on the same button.
+  const focused = card.contains(document.activeElement) && document.activeElement.dataset;
+  card.replaceChildren(head, body, actions || "");
+  if (focused?.action) {
+    const vote = focused.vote ? `[data-vote="${focused.vote}"]` : "";
+    card.querySelector(`[data-action="${focused.action}"]${vote}`)?.focus();
+  }
 }
 
 function commentActions(comment, name, myVote) {
