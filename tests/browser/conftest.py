@@ -43,6 +43,8 @@ from threadlog.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
+HELD_WORD = "bannedword"
+"""A comment containing it is held for a moderator (THREADLOG_BANNED_PATTERNS)."""
 CHROMIUM = os.environ.get("THREADLOG_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -191,6 +193,7 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         pg_schema=f"test_{tag}",
         rate_limit_per_s=100_000.0,
         rate_limit_burst=100_000.0,
+        banned_patterns=f'["{HELD_WORD}"]',
     )
     await ensure_topics(settings)
     reader_key, moderator_key = await _keys(settings)
@@ -224,8 +227,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
 
 
 @pytest.fixture(scope="session")
-async def browser() -> AsyncIterator[Browser]:
-    """Debian's headless Chromium under Playwright."""
+async def browser(stack: Stack) -> AsyncIterator[Browser]:
+    """Debian's headless Chromium under Playwright; closed before the stack stops, so that no
+    open stream holds a server's shutdown."""
     if not shutil.which(CHROMIUM):
         message = f"no Chromium at {CHROMIUM}; `deploy/bin/ensure-system --browser` installs it"
         if os.environ.get("CI"):

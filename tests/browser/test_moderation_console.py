@@ -5,7 +5,7 @@ from pathlib import Path
 
 from playwright.async_api import Browser, expect
 
-from tests.browser.conftest import Stack
+from tests.browser.conftest import HELD_WORD, Stack
 from tests.browser.pages import open_console, open_thread
 
 THRESHOLD = 3
@@ -59,3 +59,74 @@ async def test_the_console_keeps_the_key_for_the_session_only(
     await console.reload()
     await expect(console.locator("#console")).to_be_visible()
     assert stack.moderator_key not in console.url
+
+
+async def test_a_closed_article_and_a_banned_author_are_refused(
+    browser: Browser, stack: Stack
+) -> None:
+    """Closed from the console, a thread refuses the next post and says so; a banned author's
+    post on another thread is refused with the reason."""
+    article_id, _ = await stack.article("First.")
+    reader = await open_thread(browser, stack.web_url, article_id)
+    await reader.get_by_label("Your name").fill("Mira")
+
+    console = await open_console(browser, stack.web_url, stack.moderator_key)
+    await expect(console.locator("#console")).to_be_visible()
+    await console.get_by_label("Article id").fill(article_id)
+    await console.get_by_role("button", name="Close", exact=True).click()
+    await expect(console.locator("#status")).to_contain_text("Close: done")
+
+    await reader.get_by_label("Your comment").fill("Too late?")
+    await reader.get_by_role("button", name="Post comment").click()
+    await expect(reader.locator("#status")).to_contain_text("comments are closed")
+    await expect(reader.locator("#closed")).to_be_visible()
+    await expect(reader.get_by_label("Your comment")).to_be_hidden()
+
+    other, _ = await stack.article("Second.")
+    banned = await open_thread(browser, stack.web_url, other)
+    await banned.get_by_label("Your name").fill("Troll")
+    await banned.get_by_label("Your comment").fill("First post.")
+    await banned.get_by_role("button", name="Post comment").click()
+    await expect(banned.locator("#status")).to_contain_text("is published")
+    troll = await banned.evaluate("JSON.parse(localStorage.getItem('threadlog.reader')).id")
+    await console.get_by_label("Author id").fill(troll)
+    await console.get_by_role("button", name="Ban", exact=True).click()
+    await expect(console.locator("#status")).to_contain_text("Ban: done")
+    await banned.get_by_label("Your comment").fill("Second post.")
+    await banned.get_by_role("button", name="Post comment").click()
+    await expect(banned.locator("#status")).to_contain_text("you are banned")
+
+
+async def test_a_held_post_is_announced_and_queued(browser: Browser, stack: Stack) -> None:
+    """A post a rule holds is not shown; its author is told it waits for a moderator, and the
+    console shows it with the rule; approved there, it appears in an open thread."""
+    article_id, _ = await stack.article("First.")
+    writer = await open_thread(browser, stack.web_url, article_id)
+    watcher = await open_thread(browser, stack.web_url, article_id)
+    await writer.get_by_label("Your name").fill("Mira")
+    await writer.get_by_label("Your comment").fill(f"This has a {HELD_WORD} in it.")
+    await writer.get_by_role("button", name="Post comment").click()
+    await expect(writer.locator("#status")).to_contain_text("waiting for a moderator")
+    await expect(writer.locator("#comments > .comment")).to_have_count(1)
+
+    console = await open_console(browser, stack.web_url, stack.moderator_key)
+    held = console.locator("#queue-pending .queue-item", has_text=f"a {HELD_WORD} in it")
+    await expect(held.locator(".reasons")).to_contain_text(f"banned_pattern:{HELD_WORD}")
+    await held.get_by_role("button", name="Approve comment by Mira").click()
+    shown = watcher.locator("#comments > .comment", has_text=f"a {HELD_WORD} in it")
+    await expect(shown).to_be_visible()
+
+
+async def test_a_featured_comment_is_marked_live(browser: Browser, stack: Stack) -> None:
+    """A flagged comment still shown can be featured from the console; open threads mark it."""
+    article_id, (comment_id,) = await stack.article("Worth reading.")
+    flag = {"comment_id": comment_id, "flagger_id": "grump", "reason": "other"}
+    await stack.post({"type": "CommentFlagged", "data": {"article_id": article_id, **flag}})
+    watcher = await open_thread(browser, stack.web_url, article_id)
+    shown = watcher.locator(f"#comment-{comment_id}")
+    await expect(shown.locator(".featured-mark")).to_have_count(0)
+
+    console = await open_console(browser, stack.web_url, stack.moderator_key)
+    flagged = console.locator(f"#queue-flagged #queue-{comment_id}")
+    await flagged.get_by_role("button", name="Feature comment by Writer").click()
+    await expect(shown.locator(".featured-mark")).to_be_visible()

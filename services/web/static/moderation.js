@@ -66,9 +66,17 @@ function queueItem(item) {
   );
 }
 
+// The article and author ids of the queue, offered in the ban and close forms.
+function suggest(id, values) {
+  const options = [...new Set(values)].map((value) => el("option", { value }));
+  document.getElementById(id).replaceChildren(...options);
+}
+
 async function loadQueue() {
+  const seen = [];
   for (const status of ["pending", "flagged"]) {
     const page = await api(`/v1/moderation/queue?status=${status}&limit=100`, { key: session.key });
+    seen.push(...page.items);
     const list = document.getElementById(`queue-${status}`);
     const focused = document.activeElement?.closest(".queue-item")?.id;
     list.replaceChildren(...page.items.map(queueItem));
@@ -77,6 +85,8 @@ async function loadQueue() {
     const count = `(${page.items.length}${page.next_cursor ? "+" : ""})`;
     document.getElementById(status === "pending" ? "held-count" : "flagged-count").textContent = count;
   }
+  suggest("articles", seen.map((item) => item.article_id));
+  suggest("authors", seen.map((item) => item.author_id));
 }
 
 async function send(type, data) {

@@ -136,12 +136,34 @@ async function act(action) {
   });
 }
 
+const REFUSALS = {
+  article_closed: "comments are closed on this article",
+  author_banned: "you are banned from commenting",
+  parent_deleted: "the comment you replied to was deleted",
+  parent_rejected: "the comment you replied to was removed",
+};
+
 // After a post: once the worker decided it, tell the reader if it was refused or held.
 async function confirmPosted(taken) {
   const outcome = await api(`/v1/events/${enc(taken.event_id)}?after=${enc(taken.position)}`);
-  if (outcome.status === "rejected") say(`Your comment was not published (${outcome.reason}).`);
-  else if (!itemOf(taken.comment_id)) say("Your comment is waiting for a moderator.");
-  else say("Your comment is published.");
+  if (outcome.status === "rejected") {
+    say(`Your comment was not published: ${REFUSALS[outcome.reason] || outcome.reason}.`);
+    if (outcome.reason === "article_closed") await loadThread();
+  }
+  if (outcome.status !== "applied" || itemOf(taken.comment_id)) {
+    if (outcome.status === "applied") say("Your comment is published.");
+    return;
+  }
+  // Applied, and not pushed here yet: a read tells whether it is served or held.
+  const path = `/v1/comments/${enc(taken.comment_id)}?article_id=${enc(articleId)}&replies=0`;
+  try {
+    const page = await api(path);
+    if (!itemOf(taken.comment_id)) applyChange("comment", page.comment);
+    say("Your comment is published.");
+  } catch (error) {
+    if (error.status !== 404) throw error;
+    say("Your comment is waiting for a moderator.");
+  }
 }
 
 async function post(body, parentId) {
