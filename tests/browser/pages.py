@@ -26,3 +26,18 @@ async def open_console(browser: Browser, web_url: str, key: str) -> Page:
     await page.get_by_label("API key (scope moderate)").fill(key)
     await page.get_by_role("button", name="Open the queue").click()
     return page
+
+
+async def post_comment(page: Page, body: str, name: str | None = None) -> None:
+    """Post `body` from the thread's form, giving the reader's name first when `name` is set."""
+    if name is not None:
+        await page.get_by_label("Your name").fill(name)
+    await page.get_by_label("Your comment").fill(body)
+    await page.get_by_role("button", name="Post comment").click()
+
+
+async def console_tool(console: Page, field: str, value: str, button: str) -> None:
+    """Fill one of the console's author or article forms and press `button`; wait until done."""
+    await console.get_by_label(field).fill(value)
+    await console.get_by_role("button", name=button, exact=True).click()
+    await expect(console.locator("#status")).to_contain_text(f"{button}: done")

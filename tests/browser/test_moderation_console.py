@@ -6,7 +6,7 @@ from pathlib import Path
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import HELD_WORD, Stack
-from tests.browser.pages import open_console, open_thread
+from tests.browser.pages import console_tool, open_console, open_thread, post_comment
 
 THRESHOLD = 3
 
@@ -68,32 +68,21 @@ async def test_a_closed_article_and_a_banned_author_are_refused(
     post on another thread is refused with the reason."""
     article_id, _ = await stack.article("First.")
     reader = await open_thread(browser, stack.web_url, article_id)
-    await reader.get_by_label("Your name").fill("Mira")
-
     console = await open_console(browser, stack.web_url, stack.moderator_key)
-    await expect(console.locator("#console")).to_be_visible()
-    await console.get_by_label("Article id").fill(article_id)
-    await console.get_by_role("button", name="Close", exact=True).click()
-    await expect(console.locator("#status")).to_contain_text("Close: done")
+    await console_tool(console, "Article id", article_id, "Close")
 
-    await reader.get_by_label("Your comment").fill("Too late?")
-    await reader.get_by_role("button", name="Post comment").click()
+    await post_comment(reader, "Too late?", name="Mira")
     await expect(reader.locator("#status")).to_contain_text("comments are closed")
     await expect(reader.locator("#closed")).to_be_visible()
     await expect(reader.get_by_label("Your comment")).to_be_hidden()
 
     other, _ = await stack.article("Second.")
     banned = await open_thread(browser, stack.web_url, other)
-    await banned.get_by_label("Your name").fill("Troll")
-    await banned.get_by_label("Your comment").fill("First post.")
-    await banned.get_by_role("button", name="Post comment").click()
+    await post_comment(banned, "First post.", name="Troll")
     await expect(banned.locator("#status")).to_contain_text("is published")
     troll = await banned.evaluate("JSON.parse(localStorage.getItem('threadlog.reader')).id")
-    await console.get_by_label("Author id").fill(troll)
-    await console.get_by_role("button", name="Ban", exact=True).click()
-    await expect(console.locator("#status")).to_contain_text("Ban: done")
-    await banned.get_by_label("Your comment").fill("Second post.")
-    await banned.get_by_role("button", name="Post comment").click()
+    await console_tool(console, "Author id", troll, "Ban")
+    await post_comment(banned, "Second post.")
     await expect(banned.locator("#status")).to_contain_text("you are banned")
 
 
@@ -103,9 +92,7 @@ async def test_a_held_post_is_announced_and_queued(browser: Browser, stack: Stac
     article_id, _ = await stack.article("First.")
     writer = await open_thread(browser, stack.web_url, article_id)
     watcher = await open_thread(browser, stack.web_url, article_id)
-    await writer.get_by_label("Your name").fill("Mira")
-    await writer.get_by_label("Your comment").fill(f"This has a {HELD_WORD} in it.")
-    await writer.get_by_role("button", name="Post comment").click()
+    await post_comment(writer, f"This has a {HELD_WORD} in it.", name="Mira")
     await expect(writer.locator("#status")).to_contain_text("waiting for a moderator")
     await expect(writer.locator("#comments > .comment")).to_have_count(1)
 

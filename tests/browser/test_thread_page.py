@@ -14,7 +14,7 @@ import pytest
 from playwright.async_api import Browser, expect
 
 from tests.browser.conftest import Stack
-from tests.browser.pages import PHONE, open_thread
+from tests.browser.pages import PHONE, open_thread, post_comment
 from threadlog.demo_thread import ARTICLE_ID
 
 POSTS = 20
@@ -118,9 +118,7 @@ async def test_a_script_laden_body_is_shown_as_text(browser: Browser, stack: Sta
     writer = await open_thread(browser, stack.web_url, article_id)
     reader = await open_thread(browser, stack.web_url, article_id)
     body = '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2"> <b>bold</b>'
-    await writer.get_by_label("Your name").fill("<i>Mallory</i>")
-    await writer.get_by_label("Your comment").fill(body)
-    await writer.get_by_role("button", name="Post comment").click()
+    await post_comment(writer, body, name="<i>Mallory</i>")
 
     for page in (reader, writer):
         shown = page.locator("#comments > .comment").last
