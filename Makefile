@@ -9,6 +9,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_PORT:-8001}
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
+WEB_URL = http://$${THREADLOG_WEB_HOST:-127.0.0.1}:$${THREADLOG_WEB_PORT:-8004}
 
 .PHONY: help venv up services demo test unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push bench-rebuild down clean
 
@@ -29,11 +30,13 @@ up: venv ## start Kafka and PostgreSQL (or wait for yours), create topics and ta
 	@deploy/bin/up
 	@$(BIN)/threadlog init
 
-services: up ## start the worker, the notifier, the ingest and the query service in the background
+services: up ## start the worker, the notifier, ingest, query and the pages (web) in the background
 	@deploy/bin/proc start worker -- $(BIN)/threadlog worker
 	@deploy/bin/proc start notifier -- $(BIN)/threadlog notifier
 	@deploy/bin/proc start ingest --wait-http $(INGEST_URL)/readyz -- $(BIN)/threadlog ingest
 	@deploy/bin/proc start query --wait-http $(QUERY_URL)/readyz -- $(BIN)/threadlog query
+	@THREADLOG_WEB_DEMO_KEY_FILE=$${THREADLOG_WEB_DEMO_KEY_FILE-$(CURDIR)/.state/demo-key} \
+		deploy/bin/proc start web --wait-http $(WEB_URL)/healthz -- $(BIN)/threadlog web
 
 demo: services ## run everything and load the demo thread, then print it as served
 	@$(BIN)/threadlog keys demo .state/demo-key
@@ -42,6 +45,10 @@ demo: services ## run everything and load the demo thread, then print it as serv
 	@echo "  curl -s $(INGEST_URL)/v1/events -H \"Authorization: Bearer \$$(cat .state/demo-key)\" \\"
 	@echo "    -H 'content-type: application/json' -d '{\"type\": \"CommentPosted\", \"data\": {...}}'"
 	@echo "  Make your own: $(BIN)/threadlog keys create --name NAME --scope produce"
+	@echo "In a browser:"
+	@echo "  the live thread:        $(WEB_URL)/articles/2019-06-serbia-threatens-kosovo"
+	@echo "  the moderation console: $(WEB_URL)/moderation   (key: cat .state/demo-key)"
+	@echo "  the widget, on any page: <script src=\"$(WEB_URL)/embed.js\" data-article-id=\"2019-06-serbia-threatens-kosovo\"></script>"
 
 lint: venv ## ruff, mypy (strict) and the import contracts
 	@$(BIN)/ruff check .
@@ -56,7 +63,8 @@ format: venv ## format the code
 unit: venv ## unit tests only (no servers needed)
 	@$(BIN)/pytest tests/unit -q
 
-test: lint up ## the whole suite on the real Kafka and PostgreSQL
+test: lint up ## the whole suite on the real Kafka and PostgreSQL, the pages in headless Chromium
+	@deploy/bin/ensure-system --browser
 	@$(BIN)/pytest -q
 
 fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`make test`: 25)

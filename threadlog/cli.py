@@ -20,6 +20,7 @@ from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
+from services.web import create_app as create_web_app
 from threadlog import contract, keys, logs, notifier, ops
 from threadlog.demo import run_demo
 from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
@@ -80,6 +81,12 @@ def query_app() -> Litestar:
     return create_query_app(from_env().query())
 
 
+def web_app() -> Litestar:
+    """The pages and the widget as configured by the environment (uvicorn's factory)."""
+    logs.configure()
+    return create_web_app(from_env().web())
+
+
 def _serve(factory: Callable[[], Litestar], host: str, port: int, workers: int) -> None:
     uvicorn.run(
         f"{__name__}:{factory.__name__}",
@@ -108,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     commands.add_parser("ingest", help="run the ingest service (POST /v1/events)")
     commands.add_parser("query", help="run the query service (threads, timelines)")
     commands.add_parser("worker", help="run the projection worker")
+    commands.add_parser("web", help="run the pages: the live thread, its widget, the console")
     commands.add_parser(
         "demo", help="post the demo thread and print it as the query service serves it"
     )
@@ -129,6 +137,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             _serve(ingest_app, settings.ingest_host, settings.ingest_port, settings.ingest_workers)
         case "query":
             _serve(query_app, settings.query_host, settings.query_port, settings.query_workers)
+        case "web":
+            _serve(web_app, settings.web_host, settings.web_port, 1)
         case "worker":
             import uvloop
 

@@ -15,6 +15,7 @@ from services.auth import AuthSettings
 from services.ingest import IngestSettings
 from services.notifications import NotifierSettings
 from services.query import QuerySettings
+from services.web import WebSettings
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,6 +59,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notifier_group: str = "threadlog-notifier"
     after_max_wait_s: float = 5.0
     """How long a read with `?after=` waits for the projection before answering 503."""
+    web_host: str = "127.0.0.1"
+    web_port: int = 8004
+    web_query_url: str = ""
+    """Where the web process reaches the query service; empty: THREADLOG_QUERY_HOST/_PORT."""
+    web_ingest_url: str = ""
+    """Where the web process reaches ingest; empty: THREADLOG_INGEST_HOST/_PORT."""
+    web_demo_key_file: str = ""
+    """A file holding the demo reader backend's key (scope produce); empty turns it off."""
 
     def ingest(self) -> IngestSettings:
         """What the ingest service needs."""
@@ -107,6 +116,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             db_timeout_s=self.db_timeout_s,
         )
 
+    def web(self) -> WebSettings:
+        """What the pages' process needs."""
+        return WebSettings(
+            query_url=self.web_query_url or _reachable(self.query_host, self.query_port),
+            ingest_url=self.web_ingest_url or _reachable(self.ingest_host, self.ingest_port),
+            demo_key_file=self.web_demo_key_file,
+        )
+
     def worker(self) -> WorkerSettings:
         """What the projection worker needs."""
         return WorkerSettings(
@@ -133,6 +150,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def query_url(self) -> str:
         """Base URL of the query service."""
         return f"http://{self.query_host}:{self.query_port}"
+
+    @property
+    def web_url(self) -> str:
+        """Base URL of the pages (thread, widget, console)."""
+        return _reachable(self.web_host, self.web_port)
+
+
+def _reachable(host: str, port: int) -> str:
+    """The URL a client on this host uses for a server bound to `host`:`port`."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
 
 
 _SPECIAL = {

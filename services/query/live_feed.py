@@ -2,7 +2,7 @@
 
 One subscription per process (no consumer group, nothing committed) reads the log from the
 projection's applied offsets as they were when the feed started. Each CommentPosted, -Edited,
--Deleted or -Moderated waits in a per-partition queue until `AppliedPositions` shows the
+-Deleted, -Moderated or -Flagged waits in a per-partition queue until `AppliedPositions` shows the
 projection past it; it is then read once through the permalink query (so what is pushed is what
 a read returns) and appended to its article's short history, and the article's streams are woken.
 A stream costs a history cursor and a waiter: no query, no task, no queue of its own.
@@ -23,7 +23,14 @@ import structlog
 from aiokafka.errors import KafkaError
 from litestar.response import ServerSentEventMessage
 
-from events import CommentDeleted, CommentEdited, CommentModerated, CommentPosted, encode_json
+from events import (
+    CommentDeleted,
+    CommentEdited,
+    CommentFlagged,
+    CommentModerated,
+    CommentPosted,
+    encode_json,
+)
 from events.position import Position
 from events.subscribe import subscribe
 from services.errors import ApiError
@@ -33,7 +40,8 @@ from services.query.wakeup import Wakeup
 
 log = structlog.get_logger("threadlog.query.live")
 
-_STREAMED = (CommentPosted, CommentEdited, CommentDeleted, CommentModerated)
+# A flag is streamed because the threshold's flag holds the comment: readers must see it leave.
+_STREAMED = (CommentPosted, CommentEdited, CommentDeleted, CommentModerated, CommentFlagged)
 KEEPALIVE_S = 15.0
 
 

@@ -1,0 +1,26 @@
+"""The web process's one HTTP client to the query and ingest services."""
+
+import httpx
+from litestar.datastructures import State
+
+from services.errors import ApiError
+
+
+def client(state: State) -> httpx.AsyncClient:
+    """The process's HTTP client, made at startup."""
+    made: httpx.AsyncClient = state.client
+    return made
+
+
+async def send(state: State, request: httpx.Request, *, stream: bool = False) -> httpx.Response:
+    """Send `request` upstream; a service that does not answer is a 502 naming it."""
+    try:
+        return await client(state).send(request, stream=stream)
+    except httpx.TransportError as error:
+        raise ApiError(
+            502,
+            "upstream_unavailable",
+            f"{request.url.scheme}://{request.url.netloc.decode()} did not answer"
+            f" ({type(error).__name__}); is it running? `make services` starts it.",
+            headers={"Retry-After": "1"},
+        ) from error
