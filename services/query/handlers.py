@@ -123,13 +123,32 @@ async def get_replies(
         return await read_replies(conn, comment_id, article_id, limit, cursor, replies, depth)
 
 
-@get("/v1/authors/{author_id:str}/timeline", summary="An author's comments, newest first")
+@get(
+    "/v1/authors/{author_id:str}/timeline",
+    summary="An author's comments, newest first",
+    responses={200: ResponseSpec(TimelinePage, description="The page (ETag; gzip on request)")},
+)
 async def get_timeline(
-    state: State, author_id: FromPath[str], limit: Limit = 50, cursor: Cursor = None
-) -> TimelinePage:
-    """Every served comment of the author across articles, keyset-paginated."""
-    async with pool(state).acquire() as conn:
-        return await read_timeline(conn, author_id, limit, cursor)
+    state: State,
+    request: Request[Any, Any, Any],
+    author_id: FromPath[str],
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response[bytes]:
+    """Every served comment of the author across articles, keyset-paginated. An author spans
+    articles, so no one version covers a timeline: its page is cached only until the projection
+    applies its next batch."""
+    cache: PageCache = state.page_cache
+    key = ("timeline", author_id, limit, cursor)
+    generation: int = state.positions.generation
+    page = cache.current(key, generation)
+    if page is None:
+        async with pool(state).acquire() as conn:
+            built = await read_timeline(conn, author_id, limit, cursor)
+        page = cache.put(key, msgspec.json.encode(built), None, generation)
+    return page.response(
+        request.headers.get("accept-encoding", ""), request.headers.get("if-none-match")
+    )
 
 
 @get("/v1/counts", summary="Comment counts for a list of articles")

@@ -13,6 +13,7 @@ Bounded by entries and by bytes, least recently used first out, so memory stays 
 
 import gzip
 import hashlib
+import secrets
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ class CachedPage:
     """One encoded page and what it was built from."""
 
     body: bytes
-    version: int
+    version: int | None
     generation: int
     etag: str
     gzipped: bytes | None = None
@@ -55,6 +56,8 @@ class PageCache:
         self._max_entries = max_entries
         self._max_bytes = max_bytes
         self._bytes = 0
+        # Names this process in the ETags of pages versioned by its own generation counter.
+        self._process = secrets.token_hex(4)
         self.hits = 0
         self.revalidated = 0
         self.misses = 0
@@ -74,18 +77,20 @@ class PageCache:
     def still(self, key: Hashable, version: int, generation: int) -> CachedPage | None:
         """The page if its article is still at `version`, now checked at `generation`."""
         page = self._pages.get(key)
-        if page is None or page.version != version:
+        if page is None or page.version is None or page.version != version:
             return None
         page.generation = max(page.generation, generation)
         self._pages.move_to_end(key)
         self.revalidated += 1
         return page
 
-    def put(self, key: Hashable, body: bytes, version: int, generation: int) -> CachedPage:
-        """Keep a freshly built page (replacing an older one under the same key)."""
+    def put(self, key: Hashable, body: bytes, version: int | None, generation: int) -> CachedPage:
+        """Keep a freshly built page (replacing an older one under the same key). A page with no
+        `version` holds only until the next generation, and its ETag is this process's alone."""
         self.misses += 1
         digest = hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()
-        page = CachedPage(body, version, generation, f'W/"{version:x}-{digest}"')
+        tag = f"{version:x}" if version is not None else f"{self._process}.{generation:x}"
+        page = CachedPage(body, version, generation, f'W/"{tag}-{digest}"')
         old = self._pages.pop(key, None)
         if old is not None:
             self._bytes -= len(old.body)

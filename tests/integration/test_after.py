@@ -67,7 +67,8 @@ async def test_a_cached_page_is_served_until_its_article_changes(
 ) -> None:
     """The first page is served from the cache (same ETag, a 304 for a client holding it, gzip
     when asked) while the article is unchanged; a write to another article leaves it valid, and
-    a write to this one is in the next read after its position, under a new ETag."""
+    a write to this one is in the next read after its position, under a new ETag. A timeline's
+    page holds until the next batch: the author's new comment is in the read after it."""
     await send(ingest, query, [ev("ArticlePublished", 0, article_id="art", title="T")])
     await send(ingest, query, [ev("ArticlePublished", 0, article_id="other", title="O")])
     await send(ingest, query, [post("c0", 0.5, body="long enough to be worth gzip " * 50)])
@@ -85,8 +86,12 @@ async def test_a_cached_page_is_served_until_its_article_changes(
     still = await query_server.get("/v1/articles/art/thread", params={"after": token})
     assert (still.headers["etag"], still.json()) == (etag, first.json())
 
+    timeline = await query_server.get("/v1/authors/ann/timeline")
+    assert [i["comment_id"] for i in timeline.json()["items"]] == ["x0", "c0"]
     answer = await ingest.post("/v1/events", json=post("c1", 1))
     token = answer.json()["accepted"][0]["position"]
+    timeline = await query_server.get("/v1/authors/ann/timeline", params={"after": token})
+    assert [i["comment_id"] for i in timeline.json()["items"]] == ["x0", "c1", "c0"]
     fresh = await query_server.get(
         "/v1/articles/art/thread", params={"after": token}, headers={"If-None-Match": etag}
     )

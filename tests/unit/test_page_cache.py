@@ -42,3 +42,11 @@ def test_a_response_is_gzipped_on_request_and_304_for_the_etag_held() -> None:
     assert gzip.decompress(zipped.content) == body
     assert page.response("gzip", f"{page.etag}").status_code == 304
     assert page.response("gzip", 'W/"other"').status_code == 200
+
+
+def test_a_page_without_version_holds_one_generation_under_this_process_etag() -> None:
+    one, other = PageCache(), PageCache()
+    page = one.put(("timeline", "ann"), b"[]", None, generation=3)
+    assert one.current(("timeline", "ann"), 3) is page
+    assert one.still(("timeline", "ann"), 3, 4) is None, "no version to revalidate by"
+    assert page.etag != other.put(("timeline", "ann"), b"[]", None, generation=3).etag
