@@ -69,7 +69,13 @@ def markdown(results: dict[str, Any]) -> str:
     lines += ["", "## Scenarios", ""]
     for name, figures in results["scenarios"].items():
         lines.append(f"- **{name}**: {figures}")
-    lines += ["", f"Resident memory at the end (MiB): {results.get('rss_mb')}", ""]
+    over_run: dict[str, dict[str, float]] = results.get("rss_mb_over_run", {})
+    roles = sorted({role for sample in over_run.values() for role in sample})
+    lines += ["", "Resident memory of each process (MiB; a serving role sums its workers):", ""]
+    lines += ["| when | " + " | ".join(roles) + " |", "|---|" + "---|" * len(roles)]
+    for when, sample in over_run.items():
+        lines.append(f"| {when} | " + " | ".join(f"{sample.get(r, 0):.1f}" for r in roles) + " |")
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -208,6 +208,8 @@ async def run(quick: bool, commit: str) -> Path:
     stack = Stack(bench_settings("suite"))
     await stack.prepare()
     stack.start("worker", "ingest", "query")
+    rss: dict[str, dict[str, float]] = {"started": stack.rss()}
+    results["rss_mb_over_run"] = rss
     try:
         data = thread_events("big", int(size["big"]), 1)
         for i in range(int(size["small"])):
@@ -223,6 +225,7 @@ async def run(quick: bool, commit: str) -> Path:
             "applied_in_s": round(load_s, 1),
             "then": "ANALYZE, as autovacuum does within a minute of a bulk load",
         }
+        rss["loaded"] = stack.rss()
         base = stack.settings.query_url
         targets = {
             "big_first_page": ["/v1/articles/big/thread"],
@@ -240,6 +243,7 @@ async def run(quick: bool, commit: str) -> Path:
                 scenarios[f"read_{name}"][f"c{concurrency}"] = wrk.get(
                     base, paths, concurrency, seconds
                 ).as_dict()
+        rss["after reads"] = stack.rss()
         print("== ingest")
         scenarios["ingest_single"] = {"setup": "one CommentPosted per POST, acks=all"} | wrk.post(
             stack.settings.ingest_url, "threadlog", 32, seconds, 1, stack.key
@@ -251,6 +255,7 @@ async def run(quick: bool, commit: str) -> Path:
         } | batch.as_dict()
         # The ingest scenarios leave a backlog; freshness is measured on a caught-up worker.
         scenarios["ingest_backlog_applied_in_s"] = round(await wait_caught_up(stack.settings), 1)
+        rss["after ingest"] = stack.rss()
         print("== freshness")
         scenarios["freshness"] = {
             "setup": "steady posting, one POST per comment; one watcher reads the thread newest-first every 5 ms and notes when each comment is first served"
@@ -258,7 +263,7 @@ async def run(quick: bool, commit: str) -> Path:
         print("== threadlog at Isso's concurrency, on the same comments")
         threadlog_post8 = wrk.post(stack.settings.ingest_url, "threadlog", 8, seconds, 1, stack.key)
         threadlog_same = wrk.get(base, ["/v1/articles/isso-same/thread?limit=50"], 32, seconds)
-        results["rss_mb"] = stack.rss()
+        results["rss_mb"] = rss["end"] = stack.rss()
     finally:
         stack.stop()
         await stack.drop()

@@ -99,6 +99,8 @@ def _serve(factory: Callable[[], Litestar], host: str, port: int, workers: int) 
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # No client address is read from X-Forwarded-For: limits are per key, not per address.
+        proxy_headers=False,
     )
 
 
