@@ -39,7 +39,7 @@ FULL = {
     "small": 1_000,
     "history": 100_000,
     "seconds": 10.0,
-    "fresh_rate": 500,
+    "fresh_rate": 1000,
     "fresh_seconds": 10,
     "isso_big": 10_000,
 }
