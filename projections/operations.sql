@@ -27,3 +27,12 @@ create table if not exists dead_letter_actions (
     at        timestamptz not null default now(),
     primary key (dlq_topic, partition, "offset")
 );
+
+-- The schema.sql each schema's tables were last brought up to date by (its SHA-256): a process
+-- starting on tables already current runs no DDL, so it takes no table lock a running worker's
+-- batch could deadlock with (ALTER TABLE takes its lock even when IF NOT EXISTS skips it).
+create table if not exists schema_fingerprints (
+    file       text primary key,
+    sha256     text not null,
+    applied_at timestamptz not null default now()
+);

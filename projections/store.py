@@ -7,6 +7,7 @@ doubles nothing (the offsets moved with the rows). Event ids guard the producer'
 put the same event in the log twice at different offsets.
 """
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import NamedTuple
@@ -14,11 +15,13 @@ from typing import NamedTuple
 from events import Envelope
 from events.position import APPLIED_CHANNEL
 from projections.memory import Snapshot, normalized
-from projections.registry import VERSIONS, Projection
+from projections.registry import BOOKKEEPING, TABLES, VERSIONS, Projection
 from projections.sql_rows import Conn
 from projections.versions import check_versions
 
 TopicPartition = tuple[str, int]
+TABLES_IN_SCHEMA = (*(t for tables in TABLES.values() for t in tables), *BOOKKEEPING)
+"""Every table schema.sql creates: all must exist for its fingerprint to count as applied."""
 
 
 class Positioned(NamedTuple):
@@ -56,7 +59,21 @@ async def migrate(conn: Conn, schema: str, versions: Mapping[str, int] = VERSION
         await conn.execute(f'set local search_path to "{schema}"')
         await conn.execute(_sql("operations.sql"))
         await check_versions(conn, versions, schema)
-        await conn.execute(_sql("schema.sql"))
+        ddl = _sql("schema.sql")
+        fingerprint = hashlib.sha256(ddl.encode()).hexdigest()
+        current = await conn.fetchval(
+            "select sha256 = $1 and (select bool_and(to_regclass(t) is not null)"
+            " from unnest($2::text[]) t) from schema_fingerprints where file = 'schema.sql'",
+            fingerprint,
+            [*TABLES_IN_SCHEMA],
+        )
+        if not current:
+            await conn.execute(ddl)
+            await conn.execute(
+                "insert into schema_fingerprints (file, sha256) values ('schema.sql', $1)"
+                " on conflict (file) do update set sha256 = excluded.sha256, applied_at = now()",
+                fingerprint,
+            )
         await conn.execute(
             "insert into projection_versions (projection, version)"
             " select * from unnest($1::text[], $2::int[]) on conflict do nothing",
