@@ -1,4 +1,4 @@
-"""Who may call which route, and how often: the guard, the per-key rate limit, the in-flight bound.
+"""Who may call which route, and how often: admission, the per-key rate limit, the in-flight bound.
 
 Each service names its routes' needs with a rule function, (method, path) -> Rule:
     "open"      no key looked at (probes, the OpenAPI document)
@@ -16,8 +16,9 @@ from typing import Any, Literal
 import structlog
 from litestar import Litestar, Request
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
 from litestar.middleware import DefineMiddleware
+from litestar.types import Receive
+from litestar.types import Scope as AsgiScope
 
 from services.auth.api_keys import ApiKey, bearer_token
 from services.auth.inflight import Inflight, InflightLimit
@@ -88,7 +89,7 @@ def _refuse(
 
 
 class Admission:
-    """The key cache, the rate limiter and the in-flight bound of one app, and its guard."""
+    """The key cache, the rate limiter and the in-flight bound of one app, and its middleware."""
 
     def __init__(
         self, settings: AuthSettings, rule: RuleFor, clock: Callable[[], float] = time.monotonic
@@ -98,7 +99,9 @@ class Admission:
         self.clock = clock
         self.keys = KeyCache(settings, clock)
         self.limiter = RateLimiter(settings.rate_per_s, settings.burst)
-        self.middleware = DefineMiddleware(InflightLimit, gate=Inflight(settings.max_inflight))
+        self.middleware = DefineMiddleware(
+            InflightLimit, gate=Inflight(settings.max_inflight), admit=self.admit
+        )
 
     @asynccontextmanager
     async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
@@ -153,11 +156,10 @@ class Admission:
             )
         return key
 
-    async def guard(
-        self, connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-    ) -> None:
-        """Litestar guard: refuse with 400, 401, 403, 414 or 429, or let the request through with
-        its key in `connection.state.api_key` (None for an anonymous public read)."""
+    async def admit(self, scope: AsgiScope, receive: Receive) -> None:
+        """Refuse with 400, 401, 403, 414 or 429, or let the request through with its key in
+        `connection.state.api_key` (None for an anonymous public read)."""
+        connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive)
         path = connection.scope["path"]
         rule = self.rule(str(connection.scope.get("method", "GET")), path)
         if rule == "open":
@@ -224,9 +226,9 @@ def require_event_scopes(request: Request[Any, Any, Any], types: Sequence[str]) 
     """The request's key, if it may post events of these types; else 403 naming each event."""
     key: ApiKey | None = request.state.get("api_key")
     if key is None:
-        # The guard puts a key there on every route with the "key" rule; no key means the app
+        # Admission puts a key there on every route with the "key" rule; no key means the app
         # was wired without it, which must not silently accept events.
-        raise RuntimeError("require_event_scopes on a route without the Admission guard")
+        raise RuntimeError("require_event_scopes on a route without Admission's middleware")
     missing = missing_event_scopes(key.scopes, types)
     if missing:
         needed = sorted({scope for _, scope in missing})

@@ -236,7 +236,6 @@ def create_app(settings: IngestSettings) -> Litestar:
     return Litestar(
         route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],
         lifespan=[lifespan, admission.lifespan],
-        guards=[admission.guard],
         middleware=[admission.middleware],
         state=State({"settings": settings}),
         exception_handlers=EXCEPTION_HANDLERS,

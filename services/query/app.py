@@ -89,8 +89,8 @@ def create_app(settings: QuerySettings) -> Litestar:
             health_router(_postgres_ready, "PostgreSQL"),
         ],
         lifespan=[lifespan, admission.lifespan],
-        # After admission: a refused request must not wait for the projection first.
-        guards=[admission.guard, wait_for_after],
+        # A guard runs after the middleware's admission: a refused request never waits here.
+        guards=[wait_for_after],
         parameters={"after": AFTER},
         middleware=[admission.middleware],
         state=State({"settings": settings, "page_cache": PageCache()}),
