@@ -128,3 +128,8 @@ create table if not exists applied_events (
     event_id   text not null,
     primary key (projection, event_id)
 );
+-- When the event was applied, for the wait figures of `make chaos`: the clock at the insert, early
+-- in the batch's transaction, so it precedes the commit by at most the rest of that batch. Added
+-- with a stable default (no table rewrite; older rows get the migration's time), then switched.
+alter table applied_events add column if not exists applied_at timestamptz not null default now();
+alter table applied_events alter column applied_at set default clock_timestamp();

@@ -85,7 +85,14 @@ class AppliedPositions:
         while True:
             try:
                 await self.refresh()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+            except (
+                OSError,
+                asyncpg.PostgresError,
+                asyncpg.InterfaceError,
+                # What a connection cut mid-query by a PostgreSQL restart may raise.
+                asyncpg.InternalClientError,
+                TimeoutError,
+            ) as error:
                 # Readers waiting meanwhile time out with 503; the next round may succeed.
                 log.warning("cannot read the applied positions; retrying", error=repr(error))
                 await asyncio.sleep(1)
