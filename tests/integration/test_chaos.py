@@ -99,6 +99,13 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
     )
     began = time.time()
     started = time.monotonic()
+    crashes: list[dict[str, float | int | None]] = []
+
+    def exited_by_itself(i: int) -> None:
+        """A worker that exits unasked is a bug: note it, and restart it as a supervisor would."""
+        crashes.append({"at_s": ms(time.time() - began), "returncode": workers[i].returncode})
+        workers[i] = start_worker(settings, log_path)
+
     async with AsyncTestClient(create_ingest_app(settings.ingest())) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         posting = asyncio.create_task(load.run(client))
@@ -106,7 +113,12 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
         moments = sorted(rng.uniform(0.05, 0.95) * duration for _ in range(KILLS))
         try:
             for at in [*moments[: KILLS // 2], duration / 2, *moments[KILLS // 2 :]]:
-                await asyncio.wait({posting}, timeout=max(0.0, started + at - time.monotonic()))
+                while not posting.done() and time.monotonic() < started + at:
+                    wait_s = min(0.5, max(0.0, started + at - time.monotonic()))
+                    await asyncio.wait({posting}, timeout=wait_s)
+                    for i in range(2 if lost_worker_at else 3):
+                        if workers[i].poll() is not None:
+                            exited_by_itself(i)
                 if posting.done():
                     break
                 if at == duration / 2:
@@ -119,8 +131,10 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
                 kills.append(time.time())
                 workers[victim].send_signal(signal.SIGKILL)
                 await asyncio.to_thread(workers[victim].wait)
-                assert workers[victim].returncode == -signal.SIGKILL, tail(log_path)
-                workers[victim] = start_worker(settings, log_path)
+                if workers[victim].returncode != -signal.SIGKILL:
+                    exited_by_itself(victim)  # before the signal came: one more restart
+                else:
+                    workers[victim] = start_worker(settings, log_path)
             await posting
         finally:
             if not posting.done():
@@ -139,6 +153,9 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
     try:
         await eventually(caught_up, what="the surviving workers to catch up", timeout_s=180)
     finally:
+        for worker in workers[:2]:
+            if worker.poll() is not None:
+                crashes.append({"at_s": None, "returncode": worker.returncode})
         for worker in workers:
             if worker.poll() is None:
                 worker.send_signal(signal.SIGTERM)
@@ -171,6 +188,7 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
                 },
                 "each": per_kill,
             },
+            "workers_exited_by_themselves": crashes,
             "lost_worker": None
             if lost_worker_at is None
             else {"at_s": ms(lost_worker_at - began), **applied.recovery(lost_worker_at, bound)},
@@ -194,6 +212,7 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
     assert load.acknowledged == len(events)
     assert len(load.acks) == unique
     assert len(kills) == KILLS, "every planned kill must land while events are posted"
+    assert not crashes, f"workers exited unasked: {crashes}\n{tail(log_path)}"
     assert not applied.lost, f"acknowledged, never applied: {applied.lost[:5]}"
     assert count == unique, tail(log_path)
     assert len(applied.waits) == unique, "every acknowledged event has its applied_at"
