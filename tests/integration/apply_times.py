@@ -191,6 +191,21 @@ class Applied:
         candidates = [start, *self._settled[bisect.bisect_right(self._settled, start) :]]
         return next((t - at for t in candidates if self.lag(t) <= bound), None)
 
+    def isolated(self, at: float, faults: Iterable[float]) -> bool:
+        """Whether the fault at `at` recovered alone: the partitions of every earlier fault were
+        applied again before it, and the next fault came only after it resumed."""
+        resumed = self.resumed_after(at)
+        if resumed is None:
+            return False
+        for other in faults:
+            if other < at:
+                earlier = self.resumed_after(other)
+                if earlier is None or other + earlier > at:
+                    return False
+            elif at < other < at + resumed:
+                return False
+        return True
+
     def recovery(self, at: float, bound: int) -> dict[str, float | None]:
         """The three recovery figures of one fault that ended at `at`."""
         return {

@@ -174,7 +174,16 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
     expected.fold(events)
     equal = await snapshot(db) == expected.snapshot()
     bound = round(RATE * DRAINED_AFTER_S)
-    per_kill = [{"at_s": ms(at - began), **applied.recovery(at, bound)} for at in kills]
+    faults = [*kills, *([lost_worker_at] if lost_worker_at else [])]
+    per_kill = [
+        {
+            "at_s": ms(at - began),
+            **applied.recovery(at, bound),
+            "isolated": applied.isolated(at, faults),
+        }
+        for at in kills
+    ]
+    alone = [kill for kill in per_kill if kill["isolated"]]
     write_report(
         "chaos",
         {
@@ -185,6 +194,11 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
                 **{
                     figure: spread(kill[figure] for kill in per_kill)
                     for figure in ("first_applied_s", "resumed_s", "drained_s")
+                },
+                "isolated": {
+                    "count": len(alone),
+                    "resumed_s": spread(kill["resumed_s"] for kill in alone),
+                    "drained_s": spread(kill["drained_s"] for kill in alone),
                 },
                 "each": per_kill,
             },
