@@ -71,7 +71,7 @@ fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`
 	@THREADLOG_FUZZ_EXAMPLES=$${THREADLOG_FUZZ_EXAMPLES:-500} THREADLOG_FUZZ_RANDOM=1 \
 		$(BIN)/pytest tests/fuzz -q
 
-chaos: up ## 20 random SIGKILLs of 3 workers over 200,000 events, then Kafka and PostgreSQL restarts under load
+chaos: up ## 20 random SIGKILLs of 3 workers over 200,000 events, then Kafka and PostgreSQL restarts under load; figures in .state/{chaos,faults}-report.json
 	@THREADLOG_CHAOS_EVENTS=$${THREADLOG_CHAOS_EVENTS:-200000} \
 		THREADLOG_CHAOS_KILLS=$${THREADLOG_CHAOS_KILLS:-20} \
 		THREADLOG_FAULT_EVENTS=$${THREADLOG_FAULT_EVENTS:-20000} \

@@ -133,3 +133,16 @@ create table if not exists applied_events (
     event_id   text not null,
     primary key (projection, event_id)
 );
+-- When the event was applied, for the wait figures of `make chaos`: the clock at the insert, early
+-- in the batch's transaction, so it precedes the commit by at most the rest of that batch. Altered
+-- only while missing: an ALTER takes an exclusive lock even when it skips, and here, after the
+-- locks taken above, it would deadlock with a batch that inserted ids and waits for `articles`.
+-- Added with a stable default (no table rewrite; older rows get the migration's time).
+do $$
+begin
+    if not exists (select from pg_attribute
+                   where attrelid = 'applied_events'::regclass and attname = 'applied_at') then
+        alter table applied_events add column applied_at timestamptz not null default now();
+        alter table applied_events alter column applied_at set default clock_timestamp();
+    end if;
+end $$;

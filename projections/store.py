@@ -88,7 +88,9 @@ async def stored_offsets(
     """(projection, partition) -> next offset to apply, for partitions that have one."""
     rows = await conn.fetch(
         "select projection, partition, next_offset from projection_offsets"
-        " where projection = any($1::text[]) and topic = $2" + (" for update" if lock else ""),
+        " where projection = any($1::text[]) and topic = $2"
+        # In one order: two workers of a rebalance then queue on the rows, never deadlock.
+        + (" order by projection, partition for update" if lock else ""),
         list(projections),
         topic,
     )

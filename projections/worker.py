@@ -35,6 +35,8 @@ _TRANSIENT = (
     TimeoutError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
+    # What a connection cut mid-query by a PostgreSQL restart may raise.
+    asyncpg.InternalClientError,
     asyncpg.CannotConnectNowError,
     asyncpg.TooManyConnectionsError,
     asyncpg.SerializationError,
@@ -254,7 +256,13 @@ class Worker:
         applied = await self._apply(records, next_offsets, raw)
         self.stats.batch_applied(len(records), applied, time.monotonic() - started)
         assert self._consumer is not None
+        # A rebalance during the batch may have revoked some of its partitions: aiokafka asserts
+        # on the highwater of a partition no longer assigned (it killed workers in `make chaos`).
+        assigned = self._consumer.assignment()
         for tp, messages in batches.items():
+            if tp not in assigned:
+                self.stats.lag.pop(tp.partition, None)
+                continue
             self.stats.lag[tp.partition] = max(
                 (self._consumer.highwater(tp) or 0) - messages[-1].offset - 1, 0
             )

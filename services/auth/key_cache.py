@@ -19,6 +19,7 @@ import structlog
 
 from services.auth.api_keys import ApiKey, key_hash
 from services.auth.key_store import keys_in_force
+from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.auth")
 
@@ -85,7 +86,7 @@ class KeyCache:
     async def _refresh_or_warn(self) -> None:
         try:
             await self.refresh()
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except PG_TRANSIENT as error:
             # Transient (Postgres restarting) or to be fixed by an operator (`threadlog init` not
             # run); either way, keep the last keys until they are stale and try again.
             log.warning(

@@ -37,6 +37,7 @@ from services.errors import ApiError
 from services.query.positions import AppliedPositions
 from services.query.reads import read_comment
 from services.query.wakeup import Wakeup
+from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.query.live")
 
@@ -133,7 +134,7 @@ class LiveFeed:
             await self._positions.changed.wait()
             try:
                 await self._release()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            except PG_TRANSIENT as error:
                 log.warning("cannot read a changed comment; retrying", error=repr(error))
                 await asyncio.sleep(0.5)
 

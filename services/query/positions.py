@@ -20,6 +20,7 @@ from litestar.handlers import BaseRouteHandler
 from events.position import APPLIED_CHANNEL, BadPosition, Position, parse_positions
 from services.errors import ApiError, ErrorDetail
 from services.query.wakeup import Wakeup
+from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.query.positions")
 
@@ -113,7 +114,7 @@ class AppliedPositions:
                         with suppress(TimeoutError):
                             async with asyncio.timeout(self._interval_s):
                                 await self._notified.wait()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as error:
+            except PG_TRANSIENT as error:
                 # Readers waiting meanwhile time out with 503; the next round may succeed.
                 log.warning("cannot read the applied positions; retrying", error=repr(error))
                 await asyncio.sleep(1)
