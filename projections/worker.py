@@ -58,6 +58,10 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     pg_schema: str = "public"
     group_id: str = "threadlog-projections"
+    instance_id: str | None = None
+    """A stable name for this worker in the group (Kafka static membership): restarted under
+    the same name within the session timeout, it takes its partitions back without a rebalance.
+    Two live workers must never share one (Kafka fences the older)."""
     projections: tuple[str, ...] = ("threads",)
     edit_window_s: float = 900.0
     premoderate_all: bool = False
@@ -120,6 +124,7 @@ class Worker:
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             group_id=None if s.standalone else s.group_id,
+            group_instance_id=None if s.standalone else s.instance_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,

@@ -40,6 +40,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_comment_chars: int = 10_000
     max_batch_events: int = 1_000
     worker_max_batch: int = 2_000
+    worker_instance_id: str = ""
+    """The worker's stable name in its group (a pod's name): restarted under it, a worker takes
+    its partitions back at once instead of waiting out the session timeout and a rebalance."""
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 8003
     """Where the worker serves /metrics and /healthz; 0 turns them off."""
@@ -133,6 +136,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             database_url=self.database_url,
             pg_schema=self.pg_schema,
             group_id=self.consumer_group,
+            instance_id=self.worker_instance_id or None,
             max_batch=self.worker_max_batch,
             edit_window_s=self.edit_window_s,
             premoderate_all=self.premoderate_all,

@@ -89,7 +89,10 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
     key = await make_key("chaos-load", ["produce"])
     log_path = str(tmp_path / "workers.log")
     rng = random.Random(11)
-    workers = [start_worker(settings, log_path) for _ in range(3)]
+    # Static membership, as a deployment names its workers: a worker restarted under its name
+    # takes its partitions back at once; the one lost for good waits out the session timeout.
+    names = [f"chaos-{settings.consumer_group}-{i}" for i in range(3)]
+    workers = [start_worker(settings, log_path, name) for name in names]
     kills: list[float] = []
     lost_worker_at: float | None = None
     load = Load(events, rate=RATE, batch=BATCH, retry_s=0.2)
@@ -104,7 +107,7 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
     def exited_by_itself(i: int) -> None:
         """A worker that exits unasked is a bug: note it, and restart it as a supervisor would."""
         crashes.append({"at_s": ms(time.time() - began), "returncode": workers[i].returncode})
-        workers[i] = start_worker(settings, log_path)
+        workers[i] = start_worker(settings, log_path, names[i])
 
     async with AsyncTestClient(create_ingest_app(settings.ingest())) as client:
         client.headers["Authorization"] = f"Bearer {key}"
@@ -134,7 +137,7 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
                 if workers[victim].returncode != -signal.SIGKILL:
                     exited_by_itself(victim)  # before the signal came: one more restart
                 else:
-                    workers[victim] = start_worker(settings, log_path)
+                    workers[victim] = start_worker(settings, log_path, names[victim])
             await posting
         finally:
             if not posting.done():

@@ -25,10 +25,13 @@ def tail(path: str) -> str:
         return log.read()[-3000:]
 
 
-def start_worker(settings: Settings, log_path: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: Settings, log_path: str, instance_id: str = ""
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     for name, var in ENVIRONMENT.items():
         env[var] = str(getattr(settings, name))
+    env["THREADLOG_WORKER_INSTANCE_ID"] = instance_id
     env["THREADLOG_WORKER_MAX_BATCH"] = "300"
     env["THREADLOG_LOG_FORMAT"] = "json"
     with open(log_path, "ab") as log:
