@@ -8,14 +8,15 @@ no query at all; after one, one indexed lookup of the version tells whether the 
 (most batches touch other articles). The version is read before the page, so a page is never
 labelled newer than it is. `?after=` waits for the positions first, so it still reads its write.
 
-Bounded by entries and by bytes, least recently used first out, so memory stays flat.
+Bounded by entries and by bytes (gzip copies counted), least recently used first out, so memory
+stays flat once the cache is full.
 """
 
 import gzip
 import hashlib
 import secrets
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 
 from litestar import Response
@@ -32,6 +33,13 @@ class CachedPage:
     generation: int
     etag: str
     gzipped: bytes | None = None
+    grew: Callable[[int], None] | None = None
+    """Told the size of the gzip copy once made, so the cache's bound counts it too."""
+
+    @property
+    def size(self) -> int:
+        """Bytes held: the body and its gzip copy."""
+        return len(self.body) + len(self.gzipped or b"")
 
     def response(self, accept_encoding: str, if_none_match: str | None) -> Response[bytes]:
         """The page as a response: 304 when the client holds it, gzip when it takes gzip."""
@@ -41,6 +49,8 @@ class CachedPage:
         if "gzip" in accept_encoding and len(self.body) >= _GZIP_MIN_BYTES:
             if self.gzipped is None:
                 self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
+                if self.grew is not None:
+                    self.grew(len(self.gzipped))
             headers["Content-Encoding"] = "gzip"
             return Response(
                 self.gzipped, status_code=200, media_type="application/json", headers=headers
@@ -90,15 +100,25 @@ class PageCache:
         self.misses += 1
         digest = hashlib.blake2b(repr(key).encode(), digest_size=6).hexdigest()
         tag = f"{version:x}" if version is not None else f"{self._process}.{generation:x}"
-        page = CachedPage(body, version, generation, f'W/"{tag}-{digest}"')
+        page = CachedPage(body, version, generation, f'W/"{tag}-{digest}"', grew=self._grow)
         old = self._pages.pop(key, None)
         if old is not None:
-            self._bytes -= len(old.body)
+            old.grew = None
+            self._bytes -= old.size
         self._pages[key] = page
-        self._bytes += len(body)
+        self._grow(len(body))
+        return page
+
+    @property
+    def bytes(self) -> int:
+        """Bytes held by every page, gzip copies included."""
+        return self._bytes
+
+    def _grow(self, size: int) -> None:
+        self._bytes += size
         while self._pages and (
             len(self._pages) > self._max_entries or self._bytes > self._max_bytes
         ):
             _, dropped = self._pages.popitem(last=False)
-            self._bytes -= len(dropped.body)
-        return page
+            dropped.grew = None  # a page still being served must not count against us again
+            self._bytes -= dropped.size

@@ -50,3 +50,17 @@ def test_a_page_without_version_holds_one_generation_under_this_process_etag() -
     assert one.current(("timeline", "ann"), 3) is page
     assert one.still(("timeline", "ann"), 3, 4) is None, "no version to revalidate by"
     assert page.etag != other.put(("timeline", "ann"), b"[]", None, generation=3).etag
+
+
+def test_the_gzip_copy_counts_against_the_bound() -> None:
+    cache = PageCache(max_bytes=4000)
+    body = b'{"comments": [' + b'{"body": "agree"},' * 100 + b"{}]}"
+    first = cache.put("a", body, 1, 0)
+    cache.put("b", body, 1, 0)
+    assert cache.bytes == 2 * len(body)
+    first.response("gzip", None)
+    assert first.gzipped is not None
+    assert cache.bytes == 2 * len(body) + len(first.gzipped)
+    cache.put("c", body, 1, 0)  # past 4,000 bytes: the least recently used go
+    assert cache.current("a", 0) is None
+    assert cache.bytes <= 4000
