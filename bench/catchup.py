@@ -1,4 +1,4 @@
-"""Catch-up benchmark: how fast one worker applies a backlog it has not seen.
+"""Catch-up benchmark: how fast one worker (or several, `--workers`) applies a backlog it has not seen.
 
     python -m bench.catchup --events 100000 [--mixed]
 
@@ -44,7 +44,7 @@ async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
     return int(value)
 
 
-async def run(count: int, mixed: bool, batch: int) -> dict[str, float]:
+async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str, float]:
     """Run the benchmark, print its figures and conditions, and return the figures."""
     settings = bench_settings("catchup", worker_max_batch=batch)
     await ensure_topics(settings)
@@ -59,27 +59,34 @@ async def run(count: int, mixed: bool, batch: int) -> dict[str, float]:
     env = dict(os.environ, THREADLOG_LOG_FORMAT="json")
     env |= {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
     started = time.perf_counter()
-    worker = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "threadlog",
-        "worker",
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    # Several workers share the group's 12 partitions, as a deployment scales out.
+    processes = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "threadlog",
+            "worker",
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(workers)
+    ]
     first = None
     try:
         while (done := await _applied(conn, "threads")) < total_events:
             if first is None and done > 0:
                 first = time.perf_counter()
-            if worker.returncode is not None:
-                sys.exit(f"the worker exited with {worker.returncode} after {done} events")
+            for worker in processes:
+                if worker.returncode is not None:
+                    sys.exit(f"a worker exited with {worker.returncode} after {done} events")
             await asyncio.sleep(0.2)
         finished = time.perf_counter()
     finally:
-        worker.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(worker.wait(), 15)
+        for worker in processes:
+            worker.send_signal(signal.SIGTERM)
+        for worker in processes:
+            await asyncio.wait_for(worker.wait(), 15)
     comments = await conn.fetchval("select count(*) from comments")
     await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
     await conn.close()
@@ -87,14 +94,14 @@ async def run(count: int, mixed: bool, batch: int) -> dict[str, float]:
     steady = finished - (first or started)
     kind = "mixed comment events" if mixed else "CommentPosted"
     print(
-        f"worker applied {ARTICLES:,} ArticlePublished + {count:,} {kind} ({comments:,} comments"
+        f"{workers} worker(s) applied {ARTICLES:,} ArticlePublished + {count:,} {kind} ({comments:,} comments"
         f" stored) in {total:.1f} s from process start: {total_events / total:,.0f} events/s;"
         f" {total_events / steady:,.0f} events/s from the first commit"
     )
     print(
         f"conditions: {os.cpu_count()} cores, {platform.python_implementation()}"
         f" {platform.python_version()}, worker batch {batch}, 12 partitions, {ARTICLES} articles;"
-        " Kafka, PostgreSQL and the worker on this one machine"
+        " Kafka, PostgreSQL and the workers on this one machine"
     )
     return {
         "events": total_events,
@@ -110,8 +117,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--mixed", action="store_true", help="posts, replies, flags, retries")
     parser.add_argument("--batch", type=int, default=2000, help="worker max records per batch")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes in the group")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.mixed, args.batch))
+    asyncio.run(run(args.events, args.mixed, args.batch, args.workers))
 
 
 if __name__ == "__main__":
