@@ -33,6 +33,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_port: int = 8001
     query_host: str = "127.0.0.1"
     query_port: int = 8002
+    kafka_linger_ms: int = 0
+    """How long ingest's producer holds a record for others to join its batch."""
     ingest_workers: int = 1
     query_workers: int = 1
     """Processes serving each port (uvicorn workers); each keeps its own pool, page cache, Kafka
@@ -80,6 +82,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 max_comment_chars=self.max_comment_chars, max_batch_events=self.max_batch_events
             ),
             auth=self.auth(),
+            linger_ms=self.kafka_linger_ms,
         )
 
     def query(self) -> QuerySettings:

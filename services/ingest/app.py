@@ -53,6 +53,10 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits = Limits()
     max_body_bytes: int = 16 * 1024 * 1024
     produce_timeout_s: float = 10.0
+    linger_ms: int = 0
+    """How long the producer holds a record for others to join its batch. 0: records that
+    arrive while a produce request is in flight batch anyway, and a lone comment is not delayed
+    (2 ms halved the single-post rate at concurrency 8: 1,878 against 3,888 req/s)."""
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -93,7 +97,7 @@ async def _connect(state: State, settings: IngestSettings) -> None:
             bootstrap_servers=settings.kafka_bootstrap_servers,
             acks="all",
             enable_idempotence=True,
-            linger_ms=2,
+            linger_ms=settings.linger_ms,
             request_timeout_ms=int(settings.produce_timeout_s * 1000),
         )
         try:
