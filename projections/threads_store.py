@@ -133,8 +133,12 @@ def _upsert(columns: dict[str, str], key: str) -> str:
     return f"on conflict ({key}) do update set {updates}"
 
 
-def _comment(row: Any) -> CommentState:
-    return CommentState(**{name: row[name] for name in _COMMENT_COLUMNS})
+def _keep_comment(state: State, loaded: Loaded, row: Any) -> None:
+    """A loaded comment row, with the counts the batch's deltas start from (once per key)."""
+    key = (row["article_id"], row["comment_id"])
+    if key not in state.comments:
+        state.comments[key] = CommentState(**{name: row[name] for name in _COMMENT_COLUMNS})
+        loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
 
 
 async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loaded]:
@@ -173,7 +177,19 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             votes.add((*key, data.voter_id))
     state, loaded = State(), Loaded()
     article_cols = ", ".join([*_ARTICLE_COLUMNS, "comment_count"])
-    comment_cols = ", ".join(_COMMENT_COLUMNS)
+    comment_cols = ", ".join([*_COMMENT_COLUMNS, *_COUNT_COLUMNS])
+    if sweeps:
+        for row in await conn.fetch(
+            f"select {comment_cols} from comments c"
+            " join unnest($1::text[], $2::timestamptz[]) s(author, since)"
+            " on c.author_id = s.author and c.posted_at >= s.since"
+            " where c.status in ('visible', 'pending')",
+            list(sweeps),
+            list(sweeps.values()),
+        ):
+            _keep_comment(state, loaded, row)
+            # The ban changes the comment, and with it its article's count: load the article.
+            articles.add(row["article_id"])
     for row in await conn.fetch(
         f"select {article_cols} from articles where article_id = any($1::text[])", list(articles)
     ):
@@ -183,15 +199,13 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         loaded.articles[row["article_id"]] = row["comment_count"]
     if comments:
         for row in await conn.fetch(
-            f"select {comment_cols}, {', '.join(_COUNT_COLUMNS)} from comments c"
+            f"select {comment_cols} from comments c"
             " join unnest($1::text[], $2::text[]) k(a, c) on c.article_id = k.a"
             " and c.comment_id = k.c",
             [k[0] for k in comments],
             [k[1] for k in comments],
         ):
-            key = (row["article_id"], row["comment_id"])
-            state.comments[key] = _comment(row)
-            loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
+            _keep_comment(state, loaded, row)
     # Comments may be stored before their article (the rules accept them): a new article counts
     # them, as a new comment counts the replies already stored under it.
     unpublished = [a for a in published if a not in state.articles]
@@ -213,16 +227,6 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             [k[1] for k in new],
         ):
             loaded.earlier_replies[(row["article_id"], row["parent_id"])] = row["count"]
-    if sweeps:
-        for row in await conn.fetch(
-            f"select {comment_cols} from comments c"
-            " join unnest($1::text[], $2::timestamptz[]) s(author, since)"
-            " on c.author_id = s.author and c.posted_at >= s.since"
-            " where c.status in ('visible', 'pending')",
-            list(sweeps),
-            list(sweeps.values()),
-        ):
-            state.comments.setdefault((row["article_id"], row["comment_id"]), _comment(row))
     if flagged:
         for row in await conn.fetch(
             f"select {', '.join(_FLAG_COLUMNS)} from flags f"

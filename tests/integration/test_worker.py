@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -13,7 +14,14 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from bench.workload import mixed_events
-from events import Envelope
+from events import (
+    ArticlePublished,
+    AuthorBanned,
+    CommentFlagged,
+    CommentPosted,
+    Envelope,
+    Event,
+)
 from projections import Policy, Worker, build_projections
 from projections.memory import ReadModels
 from projections.metrics import render
@@ -190,3 +198,50 @@ def test_postgres_equals_the_pure_fold_for_any_log_and_batching(
     expected = ReadModels()
     expected.fold(log)
     assert asyncio.run(run()) == expected.snapshot()
+
+
+async def test_a_ban_sweeping_a_comment_keeps_its_counts(base_settings: Settings) -> None:
+    """A ban applied after a comment was counted (its reply, its flag) sweeps it from a later
+    batch: the swept row is written back with the counts it had, as the pure fold has them."""
+    at = datetime(2025, 1, 1, tzinfo=UTC)
+    datas: list[tuple[int, Event]] = [
+        (0, ArticlePublished(article_id="a", title="T")),
+        (10, CommentPosted(article_id="a", comment_id="c1", author_id="ann", body="first")),
+        (
+            11,
+            CommentPosted(
+                article_id="a", comment_id="c2", author_id="bob", body="re", parent_id="c1"
+            ),
+        ),
+        (12, CommentFlagged(article_id="a", comment_id="c1", flagger_id="carol", reason="spam")),
+        # Posted before the ban arrived, but during it: the ban sweeps c1.
+        (5, AuthorBanned(author_id="ann", moderator_id="mod")),
+    ]
+    log = [
+        Envelope(
+            id=f"ban-{i}",
+            type=type(d).__name__,
+            source="/test",
+            time=at + timedelta(seconds=s),
+            data=d,
+        )
+        for i, (s, d) in enumerate(datas)
+    ]
+    conn = await asyncpg.connect(base_settings.database_url)
+    try:
+        schema = "test_ban_counts"
+        await conn.execute(f"drop schema if exists {schema} cascade")
+        from projections.store import migrate
+
+        await migrate(conn, schema)
+        await conn.execute(f"set search_path to {schema}")
+        for offset, batch in ((0, log[:4]), (4, log[4:])):
+            records = [Positioned("t", 0, offset + i, e) for i, e in enumerate(batch)]
+            projections = list(build_projections(Policy()).values())
+            await apply_batch(conn, projections, records, {("t", 0): offset + len(batch)})
+        expected = ReadModels()
+        expected.fold(log)
+        assert await snapshot(conn) == expected.snapshot()
+        await conn.execute(f"drop schema {schema} cascade")
+    finally:
+        await conn.close()
