@@ -1,6 +1,6 @@
 """Set-based writes: one statement per table and batch, never one per event."""
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -11,6 +11,12 @@ Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 Columns = dict[str, str]
 """Column name to its PostgreSQL type, in the order of the row tuples."""
+
+
+def unnest_arrays(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """Rows as `width` columns, each a list: the arrays an `unnest($1, $2, ...)` takes."""
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    return columns or [[] for _ in range(width)]
 
 
 def _wire_type(kind: str) -> str:
@@ -46,4 +52,4 @@ async def insert_rows(
         f"insert into {table} ({names}) select {select}"
         f" from unnest({arrays}) as r({names}) {on_conflict}"
     )
-    await conn.execute(sql, *[[row[i] for row in rows] for i in range(len(columns))])
+    await conn.execute(sql, *unnest_arrays(rows, len(columns)))

@@ -23,7 +23,7 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.sql_rows import Conn, insert_rows
+from projections.sql_rows import Conn, insert_rows, unnest_arrays
 from projections.state import (
     SHOWN,
     VISIBLE,
@@ -202,8 +202,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             f"select {comment_cols} from comments c"
             " join unnest($1::text[], $2::text[]) k(a, c) on c.article_id = k.a"
             " and c.comment_id = k.c",
-            [k[0] for k in comments],
-            [k[1] for k in comments],
+            *unnest_arrays(comments, 2),
         ):
             _keep_comment(state, loaded, row)
     # Comments may be stored before their article (the rules accept them): a new article counts
@@ -223,8 +222,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             " join unnest($1::text[], $2::text[]) k(a, c) on r.article_id = k.a"
             " and r.parent_id = k.c where r.status in ('visible', 'deleted')"
             " group by r.article_id, r.parent_id",
-            [k[0] for k in new],
-            [k[1] for k in new],
+            *unnest_arrays(new, 2),
         ):
             loaded.earlier_replies[(row["article_id"], row["parent_id"])] = row["count"]
     if flagged:
@@ -232,8 +230,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             f"select {', '.join(_FLAG_COLUMNS)} from flags f"
             " join unnest($1::text[], $2::text[]) k(a, c) on f.article_id = k.a"
             " and f.comment_id = k.c",
-            [k[0] for k in flagged],
-            [k[1] for k in flagged],
+            *unnest_arrays(flagged, 2),
         ):
             flag = Flag(**dict(row))
             state.flags.setdefault((flag.article_id, flag.comment_id), {})[flag.flagger_id] = flag
@@ -242,9 +239,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             "select v.article_id, v.comment_id, v.voter_id, v.vote from votes v"
             " join unnest($1::text[], $2::text[], $3::text[]) k(a, c, u)"
             " on v.article_id = k.a and v.comment_id = k.c and v.voter_id = k.u",
-            [k[0] for k in votes],
-            [k[1] for k in votes],
-            [k[2] for k in votes],
+            *unnest_arrays(votes, 3),
         ):
             state.votes[(row["article_id"], row["comment_id"], row["voter_id"])] = row["vote"]
     if authors:
@@ -341,9 +336,8 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
     if unloaded:
         await conn.execute(
             _ADD_TO_COMMENTS,
-            [k[0] for k in unloaded],
-            [k[1] for k in unloaded],
-            *[[per_comment[k][i] for k in unloaded] for i in range(3)],
+            *unnest_arrays(unloaded, 2),
+            *unnest_arrays([per_comment[k] for k in unloaded], 3),
         )
     await insert_rows(
         conn, "flags", _FLAG_COLUMNS, [tuple(vars(f).values()) for f in state.new_flags]
@@ -361,7 +355,7 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         await conn.execute(
             "delete from votes v using unnest($1::text[], $2::text[], $3::text[]) k(a, c, u)"
             " where v.article_id = k.a and v.comment_id = k.c and v.voter_id = k.u",
-            *[[k[i] for k in withdrawn] for i in range(3)],
+            *unnest_arrays(withdrawn, 3),
         )
     if state.dirty_bans:
         # An author's bans are few; rewriting them whole keeps lifted_at in step.

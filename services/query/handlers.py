@@ -89,9 +89,7 @@ async def get_thread(
                 if built is None:
                     raise _no_article(article_id)
                 page = cache.put(key, msgspec.json.encode(built), version, generation)
-    return page.response(
-        request.headers.get("accept-encoding", ""), request.headers.get("if-none-match")
-    )
+    return page.response(request.headers)
 
 
 @get("/v1/comments/{comment_id:str}", summary="A comment's permalink")
@@ -146,9 +144,7 @@ async def get_timeline(
         async with pool(state).acquire() as conn:
             built = await read_timeline(conn, author_id, limit, cursor)
         page = cache.put(key, msgspec.json.encode(built), None, generation)
-    return page.response(
-        request.headers.get("accept-encoding", ""), request.headers.get("if-none-match")
-    )
+    return page.response(request.headers)
 
 
 @get("/v1/counts", summary="Comment counts for a list of articles")

@@ -16,7 +16,7 @@ import gzip
 import hashlib
 import secrets
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 
 from litestar import Response
@@ -41,12 +41,14 @@ class CachedPage:
         """Bytes held: the body and its gzip copy."""
         return len(self.body) + len(self.gzipped or b"")
 
-    def response(self, accept_encoding: str, if_none_match: str | None) -> Response[bytes]:
-        """The page as a response: 304 when the client holds it, gzip when it takes gzip."""
+    def response(self, request_headers: Mapping[str, str]) -> Response[bytes]:
+        """The page as a response to a request with these headers: 304 when the client holds it
+        (`If-None-Match`), gzip when it takes gzip (`Accept-Encoding`)."""
         headers = {"ETag": self.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-        if if_none_match is not None and self.etag in if_none_match:
+        if self.etag in request_headers.get("if-none-match", ""):
             return Response(b"", status_code=304, headers=headers)
-        if "gzip" in accept_encoding and len(self.body) >= _GZIP_MIN_BYTES:
+        gzip_ok = "gzip" in request_headers.get("accept-encoding", "")
+        if gzip_ok and len(self.body) >= _GZIP_MIN_BYTES:
             if self.gzipped is None:
                 self.gzipped = gzip.compress(self.body, compresslevel=6, mtime=0)
                 if self.grew is not None:

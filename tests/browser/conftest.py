@@ -9,24 +9,19 @@ loop, so the browser's traffic never waits on the test's loop. The browser is De
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
-import socket
 import threading
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import asyncpg
 import httpx
 import msgspec
 import pytest
-import uvicorn
-from litestar import Litestar
 from playwright.async_api import Browser, async_playwright
 
 from projections import Worker
@@ -37,8 +32,9 @@ from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
 from services.web import WebSettings
 from services.web import create_app as create_web_app
+from tests.servers import ThreadedServer, environment_settings, isolated
 from threadlog.demo_thread import demo_events
-from threadlog.settings import Settings, from_env
+from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
@@ -96,56 +92,6 @@ class Stack:
         return article_id, ids
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
-def _check_servers(settings: Settings) -> None:
-    host, _, port = settings.kafka_bootstrap_servers.split(",")[0].rpartition(":")
-    pg = urlparse(settings.database_url)
-    for name, h, p in (
-        ("Kafka", host, int(port)),
-        ("PostgreSQL", pg.hostname or "127.0.0.1", pg.port or 5432),
-    ):
-        if not _reachable(h, p):
-            pytest.exit(f"{name} at {h}:{p} is not reachable; `make up` starts it", 2)
-
-
-class _Server:
-    """An ASGI app on a real uvicorn, on a free port, in a thread of its own."""
-
-    def __init__(self, app: Litestar) -> None:
-        self._sock = socket.socket()
-        self._sock.bind(("127.0.0.1", 0))
-        host, port = self._sock.getsockname()
-        self.url = f"http://{host}:{port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=1)
-        )
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, daemon=True
-        )
-        self._thread.start()
-
-    async def ready(self, path: str) -> None:
-        async with httpx.AsyncClient(timeout=5) as client:
-            for _ in range(600):
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(self.url + path)).status_code == 200:
-                        return
-                await asyncio.sleep(0.05)
-        pytest.fail(f"{self.url}{path} did not answer 200 within 30 s")
-
-    async def stop(self) -> None:
-        self._server.should_exit = True
-        await asyncio.to_thread(self._thread.join, 10)
-        self._sock.close()
-
-
 class _WorkerThread:
     """The projection worker with an event loop of its own."""
 
@@ -181,28 +127,15 @@ async def _keys(settings: Settings) -> tuple[str, str]:
 @pytest.fixture(scope="session")
 async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     """Worker, ingest, query and web on a fresh topic and schema, with the demo thread loaded."""
-    base = from_env()
-    _check_servers(base)
-    tag = uuid.uuid4().hex[:10]
-    settings = msgspec.structs.replace(
-        base,
-        topic=f"test.{tag}.events",
-        dlq_topic=f"test.{tag}.events.dlq",
-        topic_partitions=3,
-        consumer_group=f"test-{tag}",
-        pg_schema=f"test_{tag}",
-        rate_limit_per_s=100_000.0,
-        rate_limit_burst=100_000.0,
-        banned_patterns=f'["{HELD_WORD}"]',
-    )
+    settings = isolated(environment_settings(), banned_patterns=f'["{HELD_WORD}"]')
     await ensure_topics(settings)
     reader_key, moderator_key = await _keys(settings)
     key_file = tmp_path_factory.mktemp("web") / "demo-key"
     key_file.write_text(reader_key)
     worker = _WorkerThread(settings)
-    ingest = _Server(create_ingest_app(settings.ingest()))
-    query = _Server(create_query_app(settings.query()))
-    web = _Server(
+    ingest = ThreadedServer(create_ingest_app(settings.ingest()))
+    query = ThreadedServer(create_query_app(settings.query()))
+    web = ThreadedServer(
         create_web_app(
             WebSettings(query_url=query.url, ingest_url=ingest.url, demo_key_file=str(key_file))
         )

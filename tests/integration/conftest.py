@@ -8,18 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
-from urllib.parse import urlparse
 
 import asyncpg
 import httpx
 import msgspec
 import pytest
-import uvicorn
 from aiokafka import AIOKafkaProducer
 from litestar.testing import AsyncTestClient
 
@@ -32,53 +27,23 @@ from services.ingest import create_app as create_ingest_app
 from services.notifications import migrate as migrate_notifications
 from services.notifications import run_notifier
 from services.query import create_app as create_query_app
-from threadlog.settings import Settings, from_env
+from tests.servers import ThreadedServer, environment_settings, isolated
+from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
 pytestmark = pytest.mark.integration
 
 
-def _reachable(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
-
-
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
     """The environment's settings; stops the run early, with the fix, when a server is down."""
-    settings = from_env()
-    kafka = settings.kafka_bootstrap_servers.split(",")[0]
-    host, _, port = kafka.rpartition(":")
-    pg = urlparse(settings.database_url)
-    for name, h, p in (
-        ("Kafka", host, int(port)),
-        ("PostgreSQL", pg.hostname or "127.0.0.1", pg.port or 5432),
-    ):
-        if not _reachable(h, p):
-            pytest.exit(
-                f"{name} at {h}:{p} is not reachable; `make up` starts it (or `make test`)", 2
-            )
-    return settings
+    return environment_settings()
 
 
 @pytest.fixture
 async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
     """Settings with a fresh topic, dead-letter topic, consumer group and schema for one test."""
-    tag = uuid.uuid4().hex[:10]
-    settings = msgspec.structs.replace(
-        base_settings,
-        topic=f"test.{tag}.events",
-        dlq_topic=f"test.{tag}.events.dlq",
-        topic_partitions=3,
-        consumer_group=f"test-{tag}",
-        pg_schema=f"test_{tag}",
-        # Tests post as fast as they can; the rate limit has tests of its own.
-        rate_limit_per_s=100_000.0,
-        rate_limit_burst=100_000.0,
-    )
+    settings = isolated(base_settings)
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     try:
@@ -215,36 +180,18 @@ async def notifier(settings: Settings) -> AsyncIterator[None]:
             await task
 
 
-async def _listening(client: httpx.AsyncClient) -> bool:
-    try:
-        return await _ok(client, "/readyz")
-    except httpx.TransportError:
-        return False
-
-
 @pytest.fixture
 async def query_server(settings: Settings, make_key: MakeKey) -> AsyncIterator[httpx.AsyncClient]:
     """The query service on a real uvicorn in a thread of its own, behind an httpx client with an
     admin key. Unlike the in-process test client, a long request (a live stream, a read waiting
     with `?after=`) then never blocks this test's loop, where the worker runs."""
     key = await make_key("test-admin-server", ["admin"])
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(create_query_app(settings.query()), log_config=None, access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    host, port = sock.getsockname()
+    server = ThreadedServer(create_query_app(settings.query()))
+    await server.ready()
     async with httpx.AsyncClient(
-        base_url=f"http://{host}:{port}",
-        headers={"Authorization": f"Bearer {key}"},
-        timeout=30,
+        base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
     ) as client:
-        await eventually(lambda: _listening(client), what="the query server to start")
         try:
             yield client
         finally:
-            server.should_exit = True
-            await asyncio.to_thread(thread.join, 10)
-            sock.close()
+            await server.stop()
