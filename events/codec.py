@@ -51,6 +51,7 @@ class _RecordAttributes(msgspec.Struct):
     source: Source
     time: Timestamp
     specversion: Literal["1.0"]
+    recordedtime: Timestamp | None = None
 
 
 _envelope_decoder = msgspec.json.Decoder(_EnvelopeIn)
@@ -165,6 +166,7 @@ def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> 
                 source=wire.source,
                 time=wire.time or at,
                 data=data,
+                recordedtime=at,
             )
         )
     if problems:
@@ -183,6 +185,8 @@ def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, byt
         ("ce_dataschema", dataschema(envelope.type).encode()),
         ("content-type", CONTENT_TYPE.encode()),
     ]
+    if envelope.recordedtime is not None:
+        headers.append(("ce_recordedtime", envelope.recordedtime.isoformat().encode()))
     return envelope.key.encode(), _encoder.encode(envelope.data), headers
 
 
@@ -227,7 +231,12 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
     if found:
         raise UndecodableRecord(f"{found[0].field}: {found[0].message}")
     return Envelope(
-        id=context.id, type=context.type, source=context.source, time=context.time, data=data
+        id=context.id,
+        type=context.type,
+        source=context.source,
+        time=context.time,
+        data=data,
+        recordedtime=context.recordedtime,
     )
 
 

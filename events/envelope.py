@@ -20,6 +20,18 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     time: datetime
     data: Event
     specversion: str = "1.0"
+    recordedtime: datetime | None = None
+    """When ingest accepted the event into the log (the CloudEvents `recordedtime` extension).
+
+    `time` is the producer's, shown to readers; rules that depend on when something happened
+    (bans, the edit window) use `accepted_at`, so a producer's clock cannot decide them and a
+    replay, reading the same record, decides the same."""
+
+    @property
+    def accepted_at(self) -> datetime:
+        """The time the rules go by: ingest's `recordedtime`, or `time` for records written
+        before ingest recorded it (deterministic either way: both are in the record)."""
+        return self.recordedtime or self.time
 
     @property
     def key(self) -> str:

@@ -24,6 +24,7 @@ from events import (
 )
 from projections.policy import Policy
 from projections.state import (
+    BANNED,
     DELETED,
     PENDING,
     REJECTED,
@@ -113,11 +114,12 @@ def _apply(state: State, event: Envelope, policy: Policy) -> None:  # one case p
             _post(state, event, data, policy)
         case CommentEdited() as data:
             comment = _comment(state, data.article_id, data.comment_id)
-            if comment.status == DELETED:
+            if comment.own_status == DELETED:
                 raise Rejected("comment_deleted")
             if data.editor_id != comment.author_id:
                 raise Rejected("not_author")
-            if event.time - comment.posted_at > policy.edit_window:
+            # The log's clocks, not the producer's: an edit cannot claim its post's time.
+            if event.accepted_at - comment.accepted_at > policy.edit_window:
                 raise Rejected("edit_window_expired")
             article = state.articles.get(data.article_id)
             if article is not None and article.closed:
@@ -135,22 +137,22 @@ def _apply(state: State, event: Envelope, policy: Policy) -> None:  # one case p
             comment.body, comment.edited_at = data.body, event.time
             comment.edit_count += 1
             holds = policy.content_holds(data.body)
-            if holds and comment.status == VISIBLE:
-                comment.status, comment.hold_reasons = PENDING, holds
+            if holds and comment.own_status == VISIBLE:
+                comment.own_status, comment.own_holds = PENDING, holds
             _touch(state, comment)
         case CommentDeleted() as data:
             comment = _comment(state, data.article_id, data.comment_id)
-            if comment.status == DELETED:
+            if comment.own_status == DELETED:
                 raise Rejected("already_deleted")
             if data.deleted_by != comment.author_id and not data.moderator:
                 raise Rejected("not_author")
             # A tombstone: the text and the name go, the place in the tree stays.
-            comment.status, comment.body, comment.author_name = DELETED, "", None
+            comment.own_status, comment.body, comment.author_name = DELETED, "", None
             comment.deleted_at, comment.featured = event.time, False
             _touch(state, comment)
         case CommentVoted() as data:
             comment = _comment(state, data.article_id, data.comment_id)
-            if comment.status != VISIBLE:
+            if comment.own_status != VISIBLE:
                 raise Rejected("comment_not_visible")
             key = (data.article_id, data.comment_id, data.voter_id)
             state.votes[key] = _VOTES[data.vote]
@@ -172,40 +174,41 @@ def _apply(state: State, event: Envelope, policy: Policy) -> None:  # one case p
             flags[data.flagger_id] = flag
             state.new_flags.append(flag)
             # A moderator's approval stands: flags hold a comment only until someone decided.
-            held = len(flags) >= policy.flag_threshold and comment.status == VISIBLE
+            held = len(flags) >= policy.flag_threshold and comment.own_status == VISIBLE
             if held and not comment.approved:
-                comment.status = PENDING
-                comment.hold_reasons = [*comment.hold_reasons, "flagged"]
+                comment.own_status = PENDING
+                comment.own_holds = [*comment.own_holds, "flagged"]
             _touch(state, comment)
         case CommentModerated() as data:
             comment = _comment(state, data.article_id, data.comment_id)
-            if comment.status == DELETED:
+            if comment.own_status == DELETED:
                 raise Rejected("comment_deleted")
             match data.action:
                 case "approve":
-                    comment.status, comment.hold_reasons, comment.approved = VISIBLE, [], True
+                    comment.own_status, comment.own_holds, comment.approved = VISIBLE, [], True
                 case "reject":
-                    comment.status, comment.featured = REJECTED, False
-                    comment.hold_reasons = ["moderator"]
+                    comment.own_status, comment.featured = REJECTED, False
+                    comment.own_holds = ["moderator"]
                 case "feature":
-                    if comment.status != VISIBLE:
+                    if comment.own_status != VISIBLE:
                         raise Rejected("comment_not_visible")
                     comment.featured = True
                 case "unfeature":
                     comment.featured = False
             _touch(state, comment)
         case AuthorBanned() as data:
-            ban = Ban(data.author_id, event.time, data.until, None, data.reason, data.moderator_id)
+            at = event.accepted_at
+            ban = Ban(data.author_id, at, data.until, None, data.reason, data.moderator_id)
             state.bans.setdefault(data.author_id, []).append(ban)
             state.dirty_bans.add(data.author_id)
-            _sweep(state, ban)
+            _recheck_bans(state, data.author_id, at)
         case AuthorUnbanned() as data:
+            at = event.accepted_at
             for ban in state.bans.get(data.author_id, []):
-                if ban.banned_at <= event.time and (
-                    ban.lifted_at is None or ban.lifted_at > event.time
-                ):
-                    ban.lifted_at = event.time
+                if ban.banned_at <= at and (ban.lifted_at is None or ban.lifted_at > at):
+                    ban.lifted_at = at
             state.dirty_bans.add(data.author_id)
+            _recheck_bans(state, data.author_id, at)
 
 
 def _post(state: State, event: Envelope, data: CommentPosted, policy: Policy) -> None:
@@ -221,6 +224,7 @@ def _post(state: State, event: Envelope, data: CommentPosted, policy: Policy) ->
         body=data.body,
         posted_at=event.time,
         event_id=event.id,
+        accepted_at=event.accepted_at,
     )
     state.comments[key] = comment
     _touch(state, comment)
@@ -228,34 +232,36 @@ def _post(state: State, event: Envelope, data: CommentPosted, policy: Policy) ->
     # later ban or a moderator's decision was applied before or after it.
     article = state.articles.get(data.article_id)
     parent = state.comments.get((data.article_id, data.parent_id)) if data.parent_id else None
-    reason = None
+    comment.banned = _banned(state, data.author_id, comment.accepted_at)
     if article is not None and article.closed:
-        reason = "article_closed"
-    elif _banned(state, data.author_id, event.time):
-        reason = "author_banned"
-    elif parent is not None and parent.status in (DELETED, REJECTED):
-        reason = f"parent_{parent.status}"
-    if reason is not None:
-        comment.status, comment.hold_reasons = REJECTED, [reason]
-        raise Rejected(reason)
+        comment.post_rejection = "article_closed"
+    elif parent is not None and parent.own_status in (DELETED, REJECTED):
+        comment.post_rejection = f"parent_{parent.own_status}"
+    if comment.post_rejection is not None:
+        comment.own_status, comment.own_holds = REJECTED, [comment.post_rejection]
+        raise Rejected(comment.post_rejection)
     holds = policy.content_holds(data.body)
     if policy.premoderate_all or (article is not None and article.premoderated):
         holds.insert(0, "premoderation")
     if holds:
-        comment.status, comment.hold_reasons = PENDING, holds
+        comment.own_status, comment.own_holds = PENDING, holds
+    if comment.banned:
+        raise Rejected(BANNED)
 
 
-def _sweep(state: State, ban: Ban) -> None:
-    """Reject the author's comments the ban covers, whichever was applied first."""
+def _recheck_bans(state: State, author_id: str, since: datetime) -> None:
+    """After a ban or an unban at `since`, decide again which of the author's comments a ban
+    covers (only those accepted since can change), whichever arrived first: a ban hides what it
+    covers, an unban shows again what its ban hid, and each post's outcome follows."""
     for comment in state.comments.values():
-        if (
-            comment.author_id == ban.author_id
-            and comment.status in (VISIBLE, PENDING)
-            and ban.covers(comment.posted_at)
-        ):
-            comment.status, comment.hold_reasons = REJECTED, ["author_banned"]
-            comment.featured = False
-            _touch(state, comment)
-            state.outcomes[comment.event_id] = Outcome(
-                comment.event_id, "CommentPosted", "rejected", "author_banned", comment.posted_at
-            )
+        if comment.author_id != author_id or comment.accepted_at < since:
+            continue
+        banned = _banned(state, author_id, comment.accepted_at)
+        if banned == comment.banned:
+            continue
+        comment.banned = banned
+        _touch(state, comment)
+        outcome, reason = comment.post_outcome
+        state.outcomes[comment.event_id] = Outcome(
+            comment.event_id, "CommentPosted", outcome, reason, comment.posted_at
+        )

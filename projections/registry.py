@@ -37,7 +37,8 @@ class Threads:
     name: str = "threads"
     # Raise it whenever a change to the rules or to schema.sql means the rows already written
     # are no longer what this code would write: workers then refuse until a rebuild.
-    version: int = 1
+    # 2: a ban is an overlay recomputed on every ban and unban; rules go by the log's time.
+    version: int = 2
 
     async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
         """Load what the events can read, fold them in memory, write back what changed."""

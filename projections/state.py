@@ -14,6 +14,8 @@ CommentKey = tuple[str, str]
 VISIBLE, PENDING, REJECTED, DELETED = "visible", "pending", "rejected", "deleted"
 SHOWN = (VISIBLE, DELETED)
 """Statuses served in public threads: deleted comments stay as tombstones for their replies."""
+BANNED = "author_banned"
+"""The reason a ban gives, for the post it hides and in the comment's hold reasons."""
 
 
 @dataclass
@@ -32,7 +34,15 @@ class ArticleState:
 
 @dataclass
 class CommentState:
-    """A comment with its moderation state; counts are derived from other rows, not kept here."""
+    """A comment with its moderation state; counts are derived from other rows, not kept here.
+
+    Two things decide whether a comment is served, and they are kept apart so that the result
+    does not depend on how partitions interleave. `own_status` is decided by the thread's own
+    events, all in one partition, in log order: the rules read only it. `banned` is an overlay
+    from the author's bans (another partition): whether any of them covers `accepted_at`. It is
+    recomputed whenever a ban or an unban arrives, so an unban gives back what its ban hid.
+    `status` and `hold_reasons`, what readers see, are derived from the two.
+    """
 
     article_id: str
     comment_id: str
@@ -41,9 +51,15 @@ class CommentState:
     author_name: str | None
     body: str
     posted_at: datetime
+    """The producer's time, as shown to readers."""
     event_id: str
-    status: str = VISIBLE
-    hold_reasons: list[str] = field(default_factory=list)
+    accepted_at: datetime
+    """When the log accepted the post (ingest's clock): the time bans and the edit window use."""
+    own_status: str = VISIBLE
+    own_holds: list[str] = field(default_factory=list)
+    post_rejection: str | None = None
+    """Why the thread's rules refused the post itself (closed thread, parent gone), if they did."""
+    banned: bool = False
     featured: bool = False
     approved: bool = False
     edited_at: datetime | None = None
@@ -54,6 +70,28 @@ class CommentState:
     def key(self) -> CommentKey:
         """Where the comment is stored."""
         return (self.article_id, self.comment_id)
+
+    @property
+    def hidden_by_ban(self) -> bool:
+        """A ban hides what would otherwise be shown or waiting; decisions and tombstones stay."""
+        return self.banned and self.own_status in (VISIBLE, PENDING)
+
+    @property
+    def status(self) -> str:
+        """What readers see: the thread's decision, unless a ban hides the comment."""
+        return REJECTED if self.hidden_by_ban else self.own_status
+
+    @property
+    def hold_reasons(self) -> list[str]:
+        """Why the comment is not shown, as readers and moderators see it."""
+        return [BANNED] if self.hidden_by_ban else self.own_holds
+
+    @property
+    def post_outcome(self) -> tuple[str, str | None]:
+        """The outcome of the post that made the comment: refused by its thread's rules, else
+        rejected while a ban covers it, else applied."""
+        reason = self.post_rejection or (BANNED if self.banned else None)
+        return ("rejected" if reason else "applied", reason)
 
 
 @dataclass(frozen=True)

@@ -173,8 +173,9 @@ _SNAPSHOT_QUERIES = {
     "articles": "select article_id, title, url, author, published_at, premoderated, closed,"
     " closed_reason, comment_count from articles",
     "comments": "select article_id, comment_id, parent_id, author_id, author_name, body,"
-    " posted_at, event_id, status, hold_reasons, featured, approved, edited_at, edit_count,"
-    " deleted_at, reply_count, flag_count, score from comments",
+    " posted_at, event_id, accepted_at, own_status, own_holds, post_rejection, banned, status,"
+    " hold_reasons, featured, approved, edited_at, edit_count, deleted_at, reply_count,"
+    " flag_count, score from comments",
     "flags": "select article_id, comment_id, flagger_id, reason, note, flagged_at from flags",
     "votes": "select article_id, comment_id, voter_id, vote from votes",
     "bans": "select author_id, banned_at, until, lifted_at, reason, moderator_id from bans",

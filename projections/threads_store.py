@@ -54,8 +54,11 @@ _COMMENT_COLUMNS = {
     "body": "text",
     "posted_at": "timestamptz",
     "event_id": "text",
-    "status": "text",
-    "hold_reasons": "text[]",
+    "accepted_at": "timestamptz",
+    "own_status": "text",
+    "own_holds": "text[]",
+    "post_rejection": "text",
+    "banned": "boolean",
     "featured": "boolean",
     "approved": "boolean",
     "edited_at": "timestamptz",
@@ -106,6 +109,9 @@ _COMMENT_EVENTS = (
 )
 
 
+_SERVED_COLUMNS = {"status": "text", "hold_reasons": "text[]"}
+"""Derived from the comment's own state and its ban overlay (`CommentState.status`): written
+for readers, never loaded."""
 _COUNT_COLUMNS = {"reply_count": "integer", "flag_count": "integer", "score": "integer"}
 _ARTICLE_COUNT_COLUMNS = {"comment_count": "integer", "version": "bigint"}
 
@@ -137,7 +143,9 @@ def _keep_comment(state: State, loaded: Loaded, row: Any) -> None:
     """A loaded comment row, with the counts the batch's deltas start from (once per key)."""
     key = (row["article_id"], row["comment_id"])
     if key not in state.comments:
-        state.comments[key] = CommentState(**{name: row[name] for name in _COMMENT_COLUMNS})
+        fields = {name: row[name] for name in _COMMENT_COLUMNS}
+        fields["own_holds"] = list(fields["own_holds"])
+        state.comments[key] = CommentState(**fields)
         loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
 
 
@@ -156,8 +164,9 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         data = event.data
         if isinstance(data, AuthorBanned | AuthorUnbanned):
             authors.add(data.author_id)
-            if isinstance(data, AuthorBanned):
-                sweeps[data.author_id] = min(event.time, sweeps.get(data.author_id, event.time))
+            # A ban or an unban can change whether a ban covers any comment accepted since.
+            at = event.accepted_at
+            sweeps[data.author_id] = min(at, sweeps.get(data.author_id, at))
             continue
         articles.add(data.article_id)
         if isinstance(data, ArticlePublished):
@@ -182,8 +191,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         for row in await conn.fetch(
             f"select {comment_cols} from comments c"
             " join unnest($1::text[], $2::timestamptz[]) s(author, since)"
-            " on c.author_id = s.author and c.posted_at >= s.since"
-            " where c.status in ('visible', 'pending')",
+            " on c.author_id = s.author and c.accepted_at >= s.since",
             list(sweeps),
             list(sweeps.values()),
         ):
@@ -319,8 +327,8 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         comment_rows.append(
             (
                 *(
-                    json.dumps(c.hold_reasons) if name == "hold_reasons" else getattr(c, name)
-                    for name in _COMMENT_COLUMNS
+                    json.dumps(value) if isinstance(value := getattr(c, name), list) else value
+                    for name in _COMMENT_COLUMNS | _SERVED_COLUMNS
                 ),
                 *(b + d for b, d in zip(before, per_comment[key], strict=True)),
             )
@@ -328,9 +336,9 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
     await insert_rows(
         conn,
         "comments",
-        _COMMENT_COLUMNS | _COUNT_COLUMNS,
+        _COMMENT_COLUMNS | _SERVED_COLUMNS | _COUNT_COLUMNS,
         comment_rows,
-        _upsert(_COMMENT_COLUMNS | _COUNT_COLUMNS, "article_id, comment_id"),
+        _upsert(_COMMENT_COLUMNS | _SERVED_COLUMNS | _COUNT_COLUMNS, "article_id, comment_id"),
     )
     unloaded = sorted(k for k in per_comment if k not in state.comments and any(per_comment[k]))
     if unloaded:

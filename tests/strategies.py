@@ -118,17 +118,27 @@ author_events: st.SearchStrategy[Event] = st.one_of(
 
 @st.composite
 def event_logs(draw: st.DrawFn, max_size: int = 40, with_bans: bool = True) -> list[Envelope]:
-    """A log of envelopes with unique ids, times mostly rising (minutes apart, so that some
-    edits fall inside the window and some outside), plus exact re-sends of earlier events."""
+    """A log of envelopes with unique ids, accepted times rising (minutes apart, so that some
+    edits fall inside the window and some outside), producers' times off by up to an hour
+    either way (a producer's clock must not decide a rule), plus exact re-sends of earlier
+    events."""
     kinds = st.one_of(thread_events, author_events) if with_bans else thread_events
     datas = draw(st.lists(kinds, max_size=max_size))
     start = datetime(2024, 1, 1, tzinfo=UTC)
     events, minute = [], 0
     for i, data in enumerate(datas):
         minute += draw(st.integers(0, 10))
-        at = (start + timedelta(minutes=minute)).astimezone(draw(_zones))
+        accepted = (start + timedelta(minutes=minute)).astimezone(draw(_zones))
+        skew = timedelta(minutes=draw(st.sampled_from([0, 0, -61, -7, 3, 45])))
         events.append(
-            Envelope(id=f"e{i}", type=type(data).__name__, source="/test", time=at, data=data)
+            Envelope(
+                id=f"e{i}",
+                type=type(data).__name__,
+                source="/test",
+                time=accepted + skew,
+                data=data,
+                recordedtime=accepted,
+            )
         )
     if events:
         for retry in draw(st.lists(st.sampled_from(events), max_size=4)):

@@ -73,9 +73,12 @@ async def db(settings: Settings) -> AsyncIterator[asyncpg.Connection[Any]]:
 
 
 @pytest.fixture
-async def worker(settings: Settings) -> AsyncIterator[Worker]:
-    """A projection worker running in this process for the test's topic and schema."""
-    worker = Worker(msgspec.structs.replace(settings.worker(), poll_timeout_ms=100))
+async def worker(settings: Settings, request: pytest.FixtureRequest) -> AsyncIterator[Worker]:
+    """A projection worker running in this process for the test's topic and schema; a test
+    marked `@pytest.mark.worker_settings(name=value, ...)` gets those WorkerSettings."""
+    marker = request.node.get_closest_marker("worker_settings")
+    overrides = marker.kwargs if marker else {}
+    worker = Worker(msgspec.structs.replace(settings.worker(), poll_timeout_ms=100, **overrides))
     await worker.start()
     task = asyncio.create_task(worker.run())
     try:

@@ -1,7 +1,9 @@
 """The comment lifecycle through the real pipeline: ingest, Kafka, worker, query service."""
 
+import asyncio
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
 
 from projections import Worker
@@ -58,18 +60,18 @@ async def get(query: Client, path: str, **params: Any) -> Any:
     return response.json()
 
 
+@pytest.mark.worker_settings(edit_window_s=1.0)
 async def test_rules_are_decided_by_the_worker_and_reported_per_event(
     ingest: Client, query: Client, worker: Worker
 ) -> None:
-    """Each rule rejects its event with a reason GET /v1/events/{id} reports, and nothing else."""
+    """Each rule rejects its event with a reason GET /v1/events/{id} reports, and nothing else.
+    The edit window runs on the log's clock: an edit accepted after it is refused, whatever time
+    its producer claims."""
     script = [
         ev("ArticlePublished", 0, article_id="art", title="T"),
         ok := post("c1", 1),
         other := ev(
             "CommentEdited", 2, article_id="art", comment_id="c1", editor_id="bob", body="mine now"
-        ),
-        late := ev(
-            "CommentEdited", 30, article_id="art", comment_id="c1", editor_id="ann", body="too late"
         ),
         edit := ev(
             "CommentEdited", 5, article_id="art", comment_id="c1", editor_id="ann", body="fixed"
@@ -86,7 +88,13 @@ async def test_rules_are_decided_by_the_worker_and_reported_per_event(
         banned := post("c4", 13, author="troll"),
         fine := post("c5", 14),
     ]
-    outcomes = await send(ingest, query, script)
+    late = ev(
+        "CommentEdited", 1.5, article_id="art", comment_id="c1", editor_id="ann", body="too late"
+    )
+    outcomes = await send(ingest, query, script[:4])
+    await asyncio.sleep(1.1)  # past the 1 s edit window, by ingest's clock
+    outcomes |= await send(ingest, query, [late])
+    outcomes |= await send(ingest, query, script[4:])
     assert {
         k: (v["status"], v.get("reason"))
         for k, v in outcomes.items()

@@ -20,6 +20,7 @@ from projections import Worker
 from projections.dead_letter_ops import Filter, read_dead_letters, redrive
 from projections.digest import digest
 from projections.memory import ReadModels
+from projections.registry import VERSIONS
 from projections.replay import replay
 from projections.store import migrate, snapshot
 from projections.verify import verify
@@ -101,11 +102,14 @@ async def test_a_worker_refuses_tables_of_another_version_and_names_the_fix(
 ) -> None:
     """Code whose projection is newer than the tables refuses before writing and points to
     `threadlog rebuild`; code older than the tables refuses too and asks for the newer code."""
+    newer = VERSIONS["threads"] + 1
     with pytest.raises(ProjectionVersionMismatch, match="threadlog rebuild threads"):
-        await migrate(db, settings.pg_schema, {"threads": 2})
-    await db.execute("update projection_versions set version = 3 where projection = 'threads'")
+        await migrate(db, settings.pg_schema, {"threads": newer})
+    await db.execute(
+        "update projection_versions set version = $1 where projection = 'threads'", newer + 1
+    )
     with pytest.raises(ProjectionVersionMismatch, match="newer than this code"):
-        await migrate(db, settings.pg_schema, {"threads": 2})
+        await migrate(db, settings.pg_schema, {"threads": newer})
 
 
 async def threadlog(settings: Settings, *args: str) -> tuple[int, str]:

@@ -121,6 +121,7 @@ def test_record_round_trip_uses_cloudevents_binary_mode() -> None:
         "ce_time": b"2026-01-02T03:04:05+00:00",
         "ce_dataschema": b"urn:threadlog:CommentPosted:1",
         "content-type": b"application/json",
+        "ce_recordedtime": b"2026-01-02T03:04:05+00:00",
     }
     assert json.loads(value) == {
         "article_id": "a1",

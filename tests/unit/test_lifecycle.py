@@ -1,5 +1,6 @@
 """The rules of a comment's life, folded in memory by the pure core (`projections.lifecycle`)."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -86,6 +87,11 @@ class Thread:
             "body",
             "posted_at",
             "event_id",
+            "accepted_at",
+            "own_status",
+            "own_holds",
+            "post_rejection",
+            "banned",
             "status",
             "hold_reasons",
             "featured",
@@ -260,7 +266,7 @@ def test_unknown_articles_and_early_replies() -> None:
     t.do(CommentPosted(article_id="a2", comment_id="c1", author_id="u", body="y"))
     snap = t.model.snapshot()
     assert [r[-1] for r in snap["articles"] if r[0] == "a2"] == [2]
-    assert [r[15] for r in snap["comments"] if r[:2] == ("a2", "c1")] == [1]
+    assert [r[20] for r in snap["comments"] if r[:2] == ("a2", "c1")] == [1]
 
 
 def test_duplicate_comment_ids_and_retries() -> None:
@@ -298,3 +304,142 @@ def test_articles_are_independent(log: list[Envelope]) -> None:
     for key in sorted({e.key for e in log}):
         apart.fold([e for e in log if e.key == key])
     assert apart.snapshot() == together.snapshot()
+
+
+@given(event_logs(max_size=50), st.data())
+def test_any_interleaving_of_keys_folds_to_the_same_read_models(
+    log: list[Envelope], data: st.DataObject
+) -> None:
+    """Bans and unbans included: any merge of the keys' event sequences (each key, so each
+    partition, kept in its order) gives the read models of the log as written. This is what
+    lets a rebuild, or workers on other partitions, give back the live tables."""
+    queues = {key: [e for e in log if e.key == key] for key in dict.fromkeys(e.key for e in log)}
+    merged: list[Envelope] = []
+    while queues:
+        key = data.draw(st.sampled_from(sorted(queues)))
+        merged.append(queues[key].pop(0))
+        if not queues[key]:
+            del queues[key]
+    as_written, interleaved = ReadModels(), ReadModels()
+    as_written.fold(log)
+    interleaved.fold(merged)
+    assert interleaved.snapshot() == as_written.snapshot()
+
+
+def _orders(*events: Envelope) -> list[ReadModels]:
+    """The same events folded in every order that keeps each key's events in theirs."""
+    models = []
+    for order in itertools.permutations(events):
+        ranks = {e.id: i for i, e in enumerate(events)}
+        keys_in_order = all(
+            ranks[a.id] < ranks[b.id]
+            for i, a in enumerate(order)
+            for b in order[i + 1 :]
+            if a.key == b.key and ranks[a.id] > ranks[b.id]
+        )
+        # A permutation that swaps two events of one key is not an interleaving: skip it.
+        if not keys_in_order:
+            continue
+        model = ReadModels()
+        model.fold(order)
+        models.append(model)
+    return models
+
+
+def test_unban_gives_back_what_its_ban_hid_whichever_comes_first() -> None:
+    """A ban covers the time from it to its unban, in every interleaving: a comment accepted in
+    that time is hidden, one accepted after the unban is shown, whether the worker applied the
+    unban before it or after. A reply under a comment the ban hides is not refused for it (the
+    ban hides, it does not decide for the thread); it waits, unreachable, like its parent."""
+    t = Thread()
+    published = t.at(0, ArticlePublished(article_id="a1", title="T"))
+    ban = t.at(5, AuthorBanned(author_id="u1", moderator_id="mod"))
+    parent = t.at(6, CommentPosted(article_id="a1", comment_id="c1", author_id="u1", body="x"))
+    reply = t.at(
+        7,
+        CommentPosted(article_id="a1", comment_id="c2", author_id="u2", body="y", parent_id="c1"),
+    )
+    unban = t.at(8, AuthorUnbanned(author_id="u1", moderator_id="mod"))
+    late = t.at(10, CommentPosted(article_id="a1", comment_id="c3", author_id="u1", body="z"))
+    models = _orders(published, ban, parent, reply, unban, late)
+    assert len(models) == 15  # 4 events of the thread, 2 of the author: C(6, 2)
+    snapshots = [m.snapshot() for m in models]
+    assert all(snap == snapshots[0] for snap in snapshots)
+    final = models[0]
+    statuses = {c: final.state.comments[("a1", c)].status for c in ("c1", "c2", "c3")}
+    assert statuses == {"c1": "rejected", "c2": "visible", "c3": "visible"}
+    assert final.state.comments[("a1", "c1")].hold_reasons == ["author_banned"]
+    assert final.outcomes[parent.id][2:4] == ("rejected", "author_banned")
+    assert final.outcomes[reply.id][2:4] == ("applied", None)
+    assert final.outcomes[late.id][2:4] == ("applied", None)
+    # A ban applied after the comment it covers, then lifted before the comment's time: shown.
+    early_unban = t.at(5.5, AuthorUnbanned(author_id="u1", moderator_id="mod"))
+    for model in _orders(published, ban, early_unban, parent):
+        assert model.state.comments[("a1", "c1")].status == "visible"
+        assert model.outcomes[parent.id][2:4] == ("applied", None)
+
+
+def test_a_ban_and_a_moderators_approval_commute() -> None:
+    """A moderator's approval does not lift a ban, nor does a ban undo the approval: in every
+    order the approved comment is hidden while a ban covers it, and its approval stands."""
+    t = Thread()
+    published = t.at(0, ArticlePublished(article_id="a1", title="T", premoderated=True))
+    post = t.at(6, CommentPosted(article_id="a1", comment_id="c1", author_id="u1", body="x"))
+    approve = t.at(
+        7, CommentModerated(article_id="a1", comment_id="c1", moderator_id="m", action="approve")
+    )
+    ban = t.at(5, AuthorBanned(author_id="u1", moderator_id="mod"))
+    models = _orders(published, post, approve, ban)
+    assert len(models) == 4
+    for model in models:
+        comment = model.state.comments[("a1", "c1")]
+        assert (comment.status, comment.own_status, comment.approved) == (
+            "rejected",
+            "visible",
+            True,
+        )
+
+
+def _accepted(minute: float, data: Event, event_id: str, claimed: float) -> Envelope:
+    """An event the log accepted at `minute` whose producer claims the time `claimed`."""
+    return Envelope(
+        id=event_id,
+        type=type(data).__name__,
+        source="/t",
+        time=T0 + timedelta(minutes=claimed),
+        data=data,
+        recordedtime=T0 + timedelta(minutes=minute),
+    )
+
+
+def test_the_logs_clock_decides_bans_and_the_edit_window_not_the_producers() -> None:
+    """A post backdated to before its author's ban is still hidden by it, and an edit that
+    claims its post's time is still outside the window; the producer's time stays the one shown."""
+    model = ReadModels()
+    model.fold(
+        [
+            _accepted(0, ArticlePublished(article_id="a1", title="T"), "p", 0),
+            _accepted(
+                0,
+                CommentPosted(article_id="a1", comment_id="ok", author_id="u2", body="x"),
+                "ok",
+                0,
+            ),
+            _accepted(5, AuthorBanned(author_id="u1", moderator_id="m"), "ban", 5),
+            _accepted(
+                10,
+                CommentPosted(article_id="a1", comment_id="c1", author_id="u1", body="x"),
+                "c1",
+                1,
+            ),
+            _accepted(
+                30,
+                CommentEdited(article_id="a1", comment_id="ok", editor_id="u2", body="y"),
+                "edit",
+                0,
+            ),
+        ]
+    )
+    assert model.outcomes["c1"][2:4] == ("rejected", "author_banned")
+    assert model.state.comments[("a1", "c1")].posted_at == T0 + timedelta(minutes=1)
+    assert model.outcomes["edit"][2:4] == ("rejected", "edit_window_expired")
