@@ -125,6 +125,14 @@ async def apply_batch(
     """
     applied = 0
     async with conn.transaction():
+        # One batch at a time per schema, whichever worker holds it: each batch loads rows, folds
+        # and writes them back whole, and a ban's batch (another partition) changes comments and
+        # counts of the threads it covers. The offset rows' locks below serialized batches only
+        # once every partition had a row; on fresh tables two batches could overwrite each
+        # other's rows. Taken first, before anything else is locked, so it cannot deadlock.
+        await conn.execute(
+            "select pg_advisory_xact_lock(hashtext('threadlog.apply'), hashtext(current_schema()))"
+        )
         topics = {topic for topic, _ in next_offsets}
         stored: dict[tuple[str, int], int] = {}
         for topic in topics:
