@@ -41,6 +41,9 @@ class _EnvelopeIn(msgspec.Struct, forbid_unknown_fields=True):
     time: Timestamp | None = None
     specversion: Literal["1.0"] = "1.0"
     datacontenttype: Literal["application/json"] | None = None
+    recordedtime: Timestamp | None = None
+    """Accepted so that an event read from the log can be posted again as it is, and ignored:
+    the log's own clock decides when it accepted an event (`Envelope.accepted_at`)."""
 
 
 class _RecordAttributes(msgspec.Struct):

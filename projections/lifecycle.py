@@ -226,7 +226,7 @@ def _post(state: State, event: Envelope, data: CommentPosted, policy: Policy) ->
         event_id=event.id,
         accepted_at=event.accepted_at,
     )
-    state.comments[key] = comment
+    state.add_comment(comment)
     _touch(state, comment)
     # The row is stored even when rejected, so that the outcome does not depend on whether a
     # later ban or a moderator's decision was applied before or after it.
@@ -253,8 +253,8 @@ def _recheck_bans(state: State, author_id: str, since: datetime) -> None:
     """After a ban or an unban at `since`, decide again which of the author's comments a ban
     covers (only those accepted since can change), whichever arrived first: a ban hides what it
     covers, an unban shows again what its ban hid, and each post's outcome follows."""
-    for comment in state.comments.values():
-        if comment.author_id != author_id or comment.accepted_at < since:
+    for comment in state.by_author.get(author_id, ()):
+        if comment.accepted_at < since:
             continue
         banned = _banned(state, author_id, comment.accepted_at)
         if banned == comment.banned:

@@ -162,6 +162,13 @@ class State:
     dirty_bans: set[str] = field(default_factory=set)
     edits: list[Edit] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    by_author: dict[str, list[CommentState]] = field(default_factory=dict)
+    """Each author's comments: what a ban or an unban decides again, without a scan of all."""
+
+    def add_comment(self, comment: CommentState) -> None:
+        """Keep a comment (new, or loaded by the worker), findable by its key and its author."""
+        self.comments[comment.key] = comment
+        self.by_author.setdefault(comment.author_id, []).append(comment)
 
     def clear_changes(self) -> None:
         """Forget what changed (after writing it), keeping the rows."""

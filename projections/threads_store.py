@@ -145,7 +145,7 @@ def _keep_comment(state: State, loaded: Loaded, row: Any) -> None:
     if key not in state.comments:
         fields = {name: row[name] for name in _COMMENT_COLUMNS}
         fields["own_holds"] = list(fields["own_holds"])
-        state.comments[key] = CommentState(**fields)
+        state.add_comment(CommentState(**fields))
         loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
 
 

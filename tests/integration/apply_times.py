@@ -90,6 +90,8 @@ class Load:
                 self.answers.append((at, response.status_code))
                 if response.status_code == 202:
                     break
+                # A refusal for the request itself would be refused again: fail, don't spin.
+                assert response.status_code in (429, 503), response.text
                 await asyncio.sleep(self.retry_s)
             accepted = _answer.decode(response.content).accepted
             self.acknowledged += len(accepted)
