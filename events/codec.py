@@ -7,14 +7,21 @@ Both directions go through one validation path, so the worker accepts exactly wh
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 import msgspec
 
-from events.catalog import EVENT_TYPES, CommentEdited, CommentPosted, Event, EventType
+from events.catalog import (
+    EVENT_TYPES,
+    AuthorBanned,
+    CommentEdited,
+    CommentPosted,
+    Event,
+    EventType,
+)
 from events.envelope import Envelope
-from events.fields import Id, Source, Timestamp
+from events.fields import Id, Source, Timestamp, is_blank
 from events.limits import Limits
 from events.problems import (
     InvalidEvents,
@@ -84,11 +91,52 @@ def _domain_problems(index: int, data: Event, limits: Limits | None) -> list[Pro
                     index, "data.body", f"Expected `str` of length <= {limits.max_comment_chars}"
                 )
             )
-        if not data.body.strip():
-            problems.append(Problem(index, "data.body", "Expected text, got only whitespace"))
+        if is_blank(data.body):
+            problems.append(
+                Problem(
+                    index,
+                    "data.body",
+                    "Expected text, got only whitespace or invisible characters",
+                )
+            )
     if isinstance(data, CommentPosted) and data.parent_id == data.comment_id:
         problems.append(Problem(index, "data.parent_id", "A comment cannot reply to itself"))
+    if isinstance(data, AuthorBanned) and data.until is not None and limits is not None:
+        problem = _until_problem(index, data.until, limits)
+        if problem is not None:
+            problems.append(problem)
     return problems
+
+
+def _until_problem(index: int, until: datetime, limits: Limits) -> Problem | None:
+    """A ban's end must be storable: not before the earliest time, and a valid instant in UTC."""
+    try:
+        until.astimezone(UTC)
+    except OverflowError:
+        pass
+    else:
+        if until >= limits.earliest_time:
+            return None
+    return Problem(
+        index,
+        "data.until",
+        f"Expected a time from {limits.earliest_time.isoformat()} on, in a year UTC can hold,"
+        f" got {until.isoformat()}",
+    )
+
+
+def _time_problem(index: int, time: datetime, limits: Limits, now: datetime) -> Problem | None:
+    """An event's time must lie between the configured earliest time and a little past now."""
+    latest = now + timedelta(seconds=limits.max_future_s)
+    if limits.earliest_time <= time <= latest:
+        return None
+    return Problem(
+        index,
+        "time",
+        f"Expected a time from {limits.earliest_time.isoformat()} to {latest.isoformat()}"
+        f" ({limits.max_future_s:g} s past now), got {time.isoformat()}; check the producer's"
+        " clock and zone offset",
+    )
 
 
 def _decode_data(
@@ -111,6 +159,19 @@ def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> 
     Raises MalformedRequest when the body is not JSON, and InvalidEvents listing every event's
     problems when any event is invalid: a batch is accepted whole or not at all.
     """
+    try:
+        return _decode_request(body, limits, now or datetime.now(UTC))
+    except RecursionError as error:
+        # msgspec descends nested arrays and objects recursively, up to Python's recursion limit
+        # (minus the caller's own stack), and raises RecursionError past it. An event needs
+        # three levels; nothing legitimate comes near.
+        raise MalformedRequest(
+            "Malformed JSON: nested too deeply to decode; an event is an object of objects,"
+            " three levels at most"
+        ) from error
+
+
+def _decode_request(body: bytes, limits: Limits, at: datetime) -> list[Envelope]:
     try:
         body.decode()
     except UnicodeDecodeError as error:
@@ -141,7 +202,6 @@ def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> 
                 )
             ]
         )
-    at = now or datetime.now(UTC)
     envelopes: list[Envelope] = []
     problems: list[Problem] = []
     for index, raw in enumerate(items):
@@ -159,6 +219,8 @@ def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> 
             problems.append(problem)
             continue
         found = _domain_problems(index, data, limits)
+        if wire.time is not None and (late := _time_problem(index, wire.time, limits, at)):
+            found.append(late)
         if found:
             problems.extend(found)
             continue

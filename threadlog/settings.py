@@ -10,6 +10,8 @@ from collections.abc import Mapping
 import msgspec
 
 from events import Limits
+from events.fields import Timestamp
+from events.limits import EPOCH
 from projections import WorkerSettings
 from services.auth import AuthSettings
 from services.ingest import IngestSettings
@@ -41,6 +43,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     producer and rate-limit buckets, so per-key limits apply per process."""
     max_comment_chars: int = 10_000
     max_batch_events: int = 1_000
+    earliest_event_time: Timestamp = EPOCH
+    """The earliest event `time` ingest accepts (RFC 3339 with an offset); lower it to import
+    older history."""
+    max_future_s: float = 300.0
+    """How far past ingest's clock an event's `time` may be."""
     worker_max_batch: int = 2_000
     worker_instance_id: str = ""
     """The worker's stable name in its group (a pod's name): restarted under it, a worker takes
@@ -79,7 +86,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             kafka_bootstrap_servers=self.kafka_bootstrap_servers,
             topic=self.topic,
             limits=Limits(
-                max_comment_chars=self.max_comment_chars, max_batch_events=self.max_batch_events
+                max_comment_chars=self.max_comment_chars,
+                max_batch_events=self.max_batch_events,
+                earliest_time=self.earliest_event_time,
+                max_future_s=self.max_future_s,
             ),
             auth=self.auth(),
             linger_ms=self.kafka_linger_ms,

@@ -13,6 +13,7 @@ from litestar import get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
+from services.json_request import JsonRequest
 from services.notifications.store import list_notifications, mark_read, unread_count
 from services.query.cursors import Cursor, decode_cursor, encode_cursor
 from services.query.handlers import pool
@@ -31,7 +32,7 @@ async def get_notifications(
 ) -> NotificationsPage:
     """Replies to the author's comments and moderators' decisions on them, newest first (only
     unread ones with `unread=true`), with the unread count."""
-    after = decode_cursor(cursor, "notifications", 1) if cursor else None
+    after = decode_cursor(cursor, "notifications", ("id",)) if cursor else None
     async with pool(state).acquire() as conn:
         rows = await list_notifications(
             conn,
@@ -69,6 +70,7 @@ async def get_notifications(
     "/v1/authors/{author_id:str}/notifications/read",
     status_code=200,
     summary="Mark an author's notifications read",
+    request_class=JsonRequest,
 )
 async def post_notifications_read(
     state: State, author_id: FromPath[str], data: JSONBody[MarkRead]

@@ -10,7 +10,7 @@ from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
 from services.errors import ApiError
-from services.query.cursors import Cursor, decode_cursor, encode_cursor
+from services.query.cursors import Cursor, KeyKind, decode_cursor, encode_cursor
 from services.query.tree import Row, build_tree
 from services.query.views import (
     ArticleView,
@@ -163,7 +163,7 @@ async def read_thread(
     depth: int,
 ) -> ThreadPage | None:
     """A page of the article's thread, or None when the article was never published."""
-    keys = 3 if sort == "top" else 1
+    keys: tuple[KeyKind, ...] = ("flag", "int", "id") if sort == "top" else ("id",)
     after = decode_cursor(cursor, f"thread:{sort}", keys) if cursor else None
     article = await conn.fetchrow(_ARTICLE, article_id)
     if article is None:
@@ -230,7 +230,7 @@ async def read_replies(
     """A page of a comment's direct replies, oldest first, each with its first replies."""
     parent = await _find(conn, comment_id, article_id)
     article = parent["article_id"]
-    after = decode_cursor(cursor, f"replies:{article}", 1) if cursor else None
+    after = decode_cursor(cursor, f"replies:{article}", ("id",)) if cursor else None
     args: list[object] = [article, comment_id, limit + 1]
     if after is not None:
         args += [after.time, after.keys[0]]
@@ -245,7 +245,7 @@ async def read_replies(
 
 async def read_timeline(conn: Conn, author_id: str, limit: int, cursor: str | None) -> TimelinePage:
     """A page of the author's comments across articles, newest first."""
-    after = decode_cursor(cursor, "timeline", 2) if cursor else None
+    after = decode_cursor(cursor, "timeline", ("id", "id")) if cursor else None
     args: list[object] = [author_id, limit + 1]
     if after is not None:
         args += [after.time, *after.keys]
@@ -284,7 +284,7 @@ async def read_event(conn: Conn, event_id: str) -> EventStatus:
 
 async def read_queue(conn: Conn, status: QueueStatus, limit: int, cursor: str | None) -> QueuePage:
     """Comments for a moderator to decide: held (pending) or flagged and still visible."""
-    after = decode_cursor(cursor, f"queue:{status}", 3) if cursor else None
+    after = decode_cursor(cursor, f"queue:{status}", ("int", "id", "id")) if cursor else None
     args: list[object] = [limit + 1]
     if after is not None:
         args += [int(after.keys[0]), after.time, after.keys[1], after.keys[2]]

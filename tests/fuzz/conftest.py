@@ -1,4 +1,5 @@
-"""Both services as real processes (uvicorn, httptools) on a fresh topic and schema, for fuzzing.
+"""Both services as real processes (uvicorn, httptools) on a fresh topic and schema, for fuzzing,
+with the worker and the notifier applying what they accept and a seeded thread to read.
 
 Fuzzing goes through real HTTP so that the server's own parsing is fuzzed too. Each module gets
 its own topic, schema and admin key; the processes are stopped by pid at the end.
@@ -17,12 +18,16 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
 import pytest
+import requests
+from hypothesis import HealthCheck, settings
 
 from services.auth import create_key
+from services.errors import ErrorResponse
 from threadlog.settings import ENVIRONMENT, Settings, from_env
 
 pytestmark = pytest.mark.integration
@@ -44,6 +49,39 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(
             f"{endpoint}: {sum(statuses.values())} cases, 5xx: {server_errors} ({shown})"
         )
+    total = sum(TALLY.values())
+    server_errors = sum(n for (_, s), n in TALLY.items() if s >= 500)
+    terminalreporter.write_line(f"in all: {total} cases over both services, 5xx: {server_errors}")
+
+
+EXAMPLES = int(os.environ.get("THREADLOG_FUZZ_EXAMPLES", "25"))
+"""Cases per endpoint (schemathesis) or per test (the shapes): `make test` 25, `make fuzz` 500."""
+
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.function_scoped_fixture,
+    ],
+    derandomize=os.environ.get("THREADLOG_FUZZ_RANDOM") is None,
+    database=None,
+)
+"""Fixed seeds unless THREADLOG_FUZZ_RANDOM is set (`make fuzz`), no example database."""
+
+_errors = msgspec.json.Decoder(ErrorResponse)
+
+
+def check(status: int, content: bytes, where: str) -> ErrorResponse | None:
+    """No 5xx; a 4xx body is exactly the shared error shape with a code and a message, returned."""
+    assert status < 500, f"{where}: {status} {content[:500]!r}"
+    if status < 400:
+        return None
+    body = _errors.decode(content)  # raises if not the shared shape
+    assert body.error.code, f"{where}: empty error code"
+    assert body.error.message, f"{where}: empty error message"
+    return body
 
 
 class Running(msgspec.Struct, frozen=True):
@@ -52,6 +90,82 @@ class Running(msgspec.Struct, frozen=True):
     ingest_url: str
     query_url: str
     key: str
+
+
+SEED_ARTICLE = "fuzz-article"
+SEED_AUTHOR = "fuzz-author"
+SEED_COMMENTS = [f"c{n}" for n in range(4)]
+"""Top-level comments of the seeded thread; c0 has replies. Listings with a cursor are fuzzed
+on it, so that forged cursors reach the queries they bound, not a 404 first."""
+
+
+def _seed_events() -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = [
+        {
+            "id": "seed-article",
+            "type": "ArticlePublished",
+            "time": "2024-01-01T00:00:00Z",
+            "data": {"article_id": SEED_ARTICLE, "title": "Fuzzed"},
+        }
+    ]
+    for n, comment_id in enumerate([*SEED_COMMENTS, "r0", "r1", "r2"]):
+        data = {
+            "article_id": SEED_ARTICLE,
+            "comment_id": comment_id,
+            "author_id": SEED_AUTHOR,
+            "body": f"comment {comment_id}",
+        }
+        if comment_id.startswith("r"):
+            data |= {"parent_id": "c0", "author_id": f"other-{n}"}
+        time = f"2024-01-01T00:{n + 1:02d}:00Z"
+        events.append(
+            {"id": f"seed-{comment_id}", "type": "CommentPosted", "time": time, "data": data}
+        )
+    for n, voter in enumerate(["v1", "v2"]):
+        events.append(
+            {
+                "id": f"seed-vote-{n}",
+                "type": "CommentVoted",
+                "data": {
+                    "article_id": SEED_ARTICLE,
+                    "comment_id": "c2",
+                    "voter_id": voter,
+                    "vote": "up",
+                },
+            }
+        )
+    events.append(
+        {
+            "id": "seed-flag",
+            "type": "CommentFlagged",
+            "data": {
+                "article_id": SEED_ARTICLE,
+                "comment_id": "c1",
+                "flagger_id": "v1",
+                "reason": "spam",
+            },
+        }
+    )
+    return events
+
+
+def _seed(settings: Settings, key: str) -> None:
+    """Post the seeded thread and wait until the worker applied its last event."""
+    auth = {"Authorization": f"Bearer {key}"}
+    events = _seed_events()
+    posted = requests.post(
+        f"{settings.ingest_url}/v1/events", json=events, headers=auth, timeout=30
+    )
+    assert posted.status_code == 202, posted.text
+    deadline = time.monotonic() + 60
+    for event in events:
+        while True:
+            status = requests.get(f"{settings.query_url}/v1/events/{event['id']}", timeout=10)
+            if status.json().get("status") != "pending":
+                break
+            if time.monotonic() > deadline:
+                pytest.fail(f"the worker did not apply the seeded thread in 60 s ({event['id']})")
+            time.sleep(0.1)
 
 
 def _free_port() -> int:
@@ -78,6 +192,9 @@ def fuzz_settings() -> Settings:
         # Generated ?after= tokens name positions no worker will reach: without a short bound
         # every such case waits the full read-your-writes timeout.
         after_max_wait_s=0.05,
+        notifier_group=f"fuzz-notifier-{tag}",
+        # The demo's worker may be serving 8003 on this host.
+        worker_metrics_port=0,
     )
 
 
@@ -122,7 +239,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     key = asyncio.run(_admin_key(settings))
     logs: dict[str, Path] = {}
     processes: list[subprocess.Popen[bytes]] = []
-    for service in ("ingest", "query"):
+    for service in ("ingest", "query", "worker", "notifier"):
         logs[service] = tmp_path_factory.mktemp("fuzz") / f"{service}.log"
         with logs[service].open("ab") as log:
             processes.append(
@@ -138,6 +255,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
                     tails = {name: path.read_text()[-2000:] for name, path in logs.items()}
                     pytest.fail(f"{url} did not become ready in 30 s; logs: {tails}")
                 time.sleep(0.1)
+        _seed(settings, key)
         yield Running(settings.ingest_url, settings.query_url, key)
     finally:
         for process in processes:

@@ -5,24 +5,19 @@ schema, no answer is a 5xx and every 4xx is in the shared error shape.
 `make fuzz` runs many more.
 """
 
-import os
 from typing import Any
 
-import msgspec
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, settings
 
-from services.errors import ErrorResponse
 from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
-from tests.fuzz.conftest import TALLY, Running
+from tests.fuzz.conftest import FUZZ_SETTINGS, TALLY, Running, check
 from threadlog.settings import from_env
 
 pytestmark = pytest.mark.integration
 
-EXAMPLES = int(os.environ.get("THREADLOG_FUZZ_EXAMPLES", "25"))
 
 # The documents are read from apps built in this process (building one connects to nothing), so
 # that the endpoints are known when tests are collected; the requests go to real processes.
@@ -32,17 +27,7 @@ ingest_schema = schemathesis.openapi.from_dict(
 query_schema = schemathesis.openapi.from_dict(
     create_query_app(from_env().query()).openapi_schema.to_schema()
 )
-_errors = msgspec.json.Decoder(ErrorResponse)
 _session = requests.Session()
-
-
-def check(status: int, content: bytes, where: str) -> None:
-    """No 5xx; a 4xx body is exactly the shared error shape with a code and a message."""
-    assert status < 500, f"{where}: {status} {content[:500]!r}"
-    if status >= 400:
-        body = _errors.decode(content)  # raises if not the shared shape
-        assert body.error.code, f"{where}: empty error code"
-        assert body.error.message, f"{where}: empty error message"
 
 
 def call(case: Any, base_url: str, key: str) -> None:
@@ -63,24 +48,15 @@ def call(case: Any, base_url: str, key: str) -> None:
     check(response.status_code, content, f"{case.method} {case.formatted_path} query={case.query}")
 
 
-_settings = settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
-    derandomize=os.environ.get("THREADLOG_FUZZ_RANDOM") is None,
-    database=None,
-)
-
-
 @ingest_schema.parametrize()
-@_settings
+@FUZZ_SETTINGS
 def test_ingest_never_answers_5xx_and_errors_keep_their_shape(case: Any, running: Running) -> None:
     """Generated event requests, valid and invalid: 202, or a 4xx in the shared shape."""
     call(case, running.ingest_url, running.key)
 
 
 @query_schema.parametrize()
-@_settings
+@FUZZ_SETTINGS
 def test_query_never_answers_5xx_and_errors_keep_their_shape(case: Any, running: Running) -> None:
     """Generated reads, with parameters in and out of range: 200, or a 4xx in the shared shape."""
     call(case, running.query_url, running.key)

@@ -68,7 +68,7 @@ def test_every_invalid_event_of_a_batch_is_reported_with_its_field() -> None:
         comment(parent_id="c1"),
     ]
     assert problems(body) == [
-        (1, "data.comment_id", "Expected `str` matching regex '^[A-Za-z0-9._:-]+$'"),
+        (1, "data.comment_id", r"Expected `str` matching regex '^[A-Za-z0-9._:-]+$(?!\\n)'"),
         (2, "data.comment_id", "Object missing required field `comment_id`"),
         (3, "type", "Invalid enum value 'Nope'"),
         (4, "colour", "Object contains unknown field `colour`"),
@@ -89,7 +89,7 @@ def test_body_limit_is_configurable() -> None:
 def test_blank_body_and_empty_batch_are_refused() -> None:
     """A body of only whitespace is refused, and so is an empty array."""
     assert problems(comment(body="  \n")) == [
-        (0, "data.body", "Expected text, got only whitespace")
+        (0, "data.body", "Expected text, got only whitespace or invisible characters")
     ]
     assert problems([]) == [(0, "$", "Expected at least one event, got an empty array")]
 
@@ -189,3 +189,122 @@ def test_lone_surrogate_is_malformed_json() -> None:
     """A lone surrogate escape is not Unicode text: the request is malformed (a 400)."""
     with pytest.raises(MalformedRequest):
         decode_request(json.dumps(comment(body="a\ud800b")).encode(), Limits())
+
+
+def _nested(depth: int, inner: bytes = b"1") -> bytes:
+    return b"[" * depth + inner + b"]" * depth
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        _nested(100_000),
+        _nested(5_000, b"{}"),
+        b"[" + _nested(5_000) + b"]",
+        json.dumps(comment()).encode()[:-2] + b', "extra": ' + _nested(5_000) + b"}}",
+        b'{"type": "CommentPosted", "data": ' + b'{"a": ' * 5_000 + b"1" + b"}" * 5_001,
+        b'{"type": "CommentPosted", "id": ' + _nested(5_000) + b', "data": {}}',
+    ],
+    ids=["array", "array-of-objects", "in-a-batch", "in-data", "objects-in-data", "in-an-id"],
+)
+def test_json_nested_deeper_than_the_decoder_can_go_is_malformed(body: bytes) -> None:
+    """JSON nested thousands deep, anywhere in the body, is MalformedRequest (a 400) naming the
+    nesting, not a RecursionError escaping as a 500."""
+    with pytest.raises(MalformedRequest, match="nested too deeply"):
+        decode_request(body, Limits(), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "time",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-14:00",
+        "1969-12-31T23:59:59Z",
+        "2026-01-02T03:10:06Z",
+        "3000-01-01T00:00:00Z",
+    ],
+)
+def test_a_time_outside_the_sane_range_is_refused_naming_the_field(time: str) -> None:
+    """Before 1970 or more than five minutes past now, an event's `time` is refused (422 naming
+    `time`): PostgreSQL and Python's datetime cannot hold year 0, and a time in the future would
+    decide the rules (bans, the edit window) against events not yet written."""
+    [(index, field, message)] = problems({**comment(), "time": time})
+    assert (index, field) == (0, "time")
+    assert "1970-01-01T00:00:00+00:00" in message
+    assert "2026-01-02T03:09:05+00:00" in message
+
+
+def test_the_time_range_is_configurable_for_imported_history() -> None:
+    """Imported history may reach back before 1970 when the lower bound is lowered; the upper
+    bound's slack is configurable too; the edges themselves are inside."""
+    old = {**comment(), "time": "1921-03-04T00:00:00Z"}
+    assert problems(old)[0][1] == "time"
+    limits = Limits(earliest_time=datetime(1900, 1, 1, tzinfo=UTC), max_future_s=3600)
+    assert len(decode(old, limits)) == 1
+    assert len(decode({**comment(), "time": "2026-01-02T04:04:05Z"}, limits)) == 1
+    assert len(decode({**comment(), "time": "1970-01-01T00:00:00Z"})) == 1
+    assert len(decode({**comment(), "time": "2026-01-02T03:09:05Z"})) == 1
+
+
+def test_a_ban_until_an_unstorable_time_is_refused() -> None:
+    """A ban's `until` before the earliest time (or beyond what a datetime holds in UTC) is
+    refused like an event's time, naming `data.until`."""
+    ban = {"type": "AuthorBanned", "data": {"author_id": "u1", "moderator_id": "m1"}}
+    for until in ("0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00"):
+        bad = {**ban, "data": {**ban["data"], "until": until}}  # type: ignore[dict-item]
+        assert [p[:2] for p in problems(bad)] == [(0, "data.until")]
+    later = {**ban, "data": {**ban["data"], "until": "2100-01-01T00:00:00Z"}}  # type: ignore[dict-item]
+    assert len(decode(later)) == 1
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({**comment(), "id": "evt\n"}, "id"),
+        (comment(author_id="mira\n"), "data.author_id"),
+        (comment(article_id="a1\n"), "data.article_id"),
+        (comment(comment_id="\nc1"), "data.comment_id"),
+        (comment(parent_id="c0\r\n"), "data.parent_id"),
+    ],
+)
+def test_an_id_with_a_trailing_newline_is_refused(body: object, field: str) -> None:
+    """`$` in a Python pattern matches before a final newline: ids are anchored at the very end,
+    so "mira\\n" is not the id "mira" (nor a second one that looks the same)."""
+    assert [p[:2] for p in problems(body)] == [(0, field)]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "\u200b",
+        "\u200b\u200c\u200d\u2060\ufeff",
+        " \u200b \n\u2060\t",
+        "\u00ad\u061c\u180e\u2061\u2062\u2063\u2064\u206a",
+        "\u3164\u115f\u1160\uffa0\u2800",
+        "\ufe0f\u034f",
+        "\U000e0001\U000e0020",
+        "\x01\x02\x7f",
+    ],
+    ids=[
+        "zwsp",
+        "zero-width",
+        "mixed-with-whitespace",
+        "format",
+        "fillers",
+        "selectors",
+        "tags",
+        "controls",
+    ],
+)
+def test_a_body_of_only_invisible_characters_is_refused_like_whitespace(body: str) -> None:
+    """Zero-width, format and filler characters render as nothing: a body of only those is as
+    empty as one of only whitespace, and refused the same way."""
+    assert problems(comment(body=body)) == [
+        (0, "data.body", "Expected text, got only whitespace or invisible characters")
+    ]
+    edit = {
+        "type": "CommentEdited",
+        "data": {"article_id": "a1", "comment_id": "c1", "editor_id": "u1", "body": body},
+    }
+    assert [p[:2] for p in problems(edit)] == [(0, "data.body")]
+    assert len(decode(comment(body=body + "x"))) == 1

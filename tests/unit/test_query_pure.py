@@ -73,14 +73,14 @@ def test_a_chain_deeper_than_the_recursion_limit_is_built() -> None:
 def test_cursor_round_trip_and_refusals() -> None:
     """A cursor decodes only for the listing and order that issued it; junk is a 400 on `cursor`."""
     cursor = Cursor("thread:oldest", T0, ["c1"])
-    assert decode_cursor(encode_cursor(cursor), "thread:oldest", 1) == cursor
+    assert decode_cursor(encode_cursor(cursor), "thread:oldest", ("id",)) == cursor
     for token, kind in [
         (encode_cursor(cursor), "thread:newest"),
         ("!!", "thread:oldest"),
         ("e30", "timeline"),
     ]:
         with pytest.raises(ApiError) as caught:
-            decode_cursor(token, kind, 1)
+            decode_cursor(token, kind, ("id",))
         assert (caught.value.status, caught.value.code, caught.value.details[0].field) == (
             400,
             "invalid_cursor",
