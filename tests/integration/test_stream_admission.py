@@ -29,7 +29,8 @@ async def test_a_stream_needs_what_a_read_needs(
     settings: Settings, make_key: MakeKey, ingest: Client, query: Client, worker: Worker
 ) -> None:
     """A made-up key is refused (401) on the stream as on the thread; with reads requiring a key
-    a stream without one is 401; a URL past the limit is 414; an id no event can carry is 400."""
+    a stream without one is 401, and a key's streams count against its rate limit (429); a URL
+    past the limit is 414; an id no event can carry is 400."""
     await send(ingest, query, [ev("ArticlePublished", 0, article_id="art", title="T")])
     made_up = {"Authorization": "Bearer tl_madeup"}
     async with served_query(settings) as (_, _, client):
@@ -47,9 +48,15 @@ async def test_a_stream_needs_what_a_read_needs(
         )
         assert await status_of(client, "/v1/articles/a%20b/stream") == (400, "invalid_parameter")
         assert await status_of(client, "/v1/articles/art/stream") == (200, None)
-    closed = msgspec.structs.replace(settings, reads_require_key=True)
+    key = await make_key("reader", ["produce"])
+    closed = msgspec.structs.replace(
+        settings, reads_require_key=True, rate_limit_per_s=0.01, rate_limit_burst=1
+    )
     async with served_query(closed) as (_, _, client):
         assert await status_of(client, "/v1/articles/art/stream") == (401, "unauthorized")
+        auth = {"Authorization": f"Bearer {key}"}
+        assert await status_of(client, "/v1/articles/art/stream", **auth) == (200, None)
+        assert await status_of(client, "/v1/articles/art/stream", **auth) == (429, "rate_limited")
 
 
 async def test_one_client_cannot_take_every_stream(
