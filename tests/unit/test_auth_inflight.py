@@ -64,10 +64,11 @@ async def test_an_exempt_route_is_admitted_but_takes_no_slot() -> None:
     gate = Inflight(0)  # every slot taken
     limit = InflightLimit(app, gate, admit=admit)
     nothing: Any = None
-    stream = {"type": "http", "path": "/v1/articles/a/stream", "route_handler": _Handler(
+    stream: Any = {"type": "http", "path": "/v1/articles/a/stream", "route_handler": _Handler(
         inflight_exempt=True)}  # fmt: skip
     with pytest.raises(ApiError) as error:
-        await limit({**stream, "key": "made-up"}, nothing, nothing)
+        made_up: Any = {**stream, "key": "made-up"}
+        await limit(made_up, nothing, nothing)
     assert error.value.status == 401
     await limit(stream, nothing, nothing)
     assert refused == ["/v1/articles/a/stream"]
@@ -88,10 +89,12 @@ async def test_a_wait_holds_no_slot() -> None:
     gate = Inflight(1)
     limit = InflightLimit(app, gate, wait=wait)
     nothing: Any = None
-    waiting = asyncio.create_task(limit({"type": "http", "path": "/waits"}, nothing, nothing))
+    waits: Any = {"type": "http", "path": "/waits"}
+    other: Any = {"type": "http", "path": "/v1/counts"}
+    waiting = asyncio.create_task(limit(waits, nothing, nothing))
     await asyncio.sleep(0)
     assert gate.count == 0
-    await limit({"type": "http", "path": "/v1/counts"}, nothing, nothing)
+    await limit(other, nothing, nothing)
     release.set()
     await waiting
     assert gate.count == 0
