@@ -66,8 +66,8 @@ async def test_an_exempt_route_is_admitted_but_takes_no_slot() -> None:
     nothing: Any = None
     stream: Any = {"type": "http", "path": "/v1/articles/a/stream", "route_handler": _Handler(
         inflight_exempt=True)}  # fmt: skip
+    made_up: Any = {**stream, "key": "made-up"}
     with pytest.raises(ApiError) as error:
-        made_up: Any = {**stream, "key": "made-up"}
         await limit(made_up, nothing, nothing)
     assert error.value.status == 401
     await limit(stream, nothing, nothing)
