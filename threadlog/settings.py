@@ -16,7 +16,7 @@ from projections import WorkerSettings
 from services.auth import AuthSettings
 from services.ingest import IngestSettings
 from services.notifications import NotifierSettings
-from services.query import QuerySettings
+from services.query import QuerySettings, StreamLimits
 from services.web import WebSettings
 
 
@@ -71,6 +71,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     notifier_group: str = "threadlog-notifier"
     after_max_wait_s: float = 5.0
     """How long a read with `?after=` waits for the projection before answering 503."""
+    max_after_waits: int = 1_000
+    """Reads waiting with `?after=` at once per query process (they hold no request slot)."""
+    max_page_comments: int = 10_000
+    """Most comments a page may hold, inlined replies included: deeper levels are cut first."""
+    max_streams: int = 5_000
+    """Live streams one query process serves."""
+    max_streams_per_key: int = 1_000
+    """Live streams open at once with one key (a site's backend relays its readers' streams)."""
+    max_streams_per_address: int = 20
+    """Live streams open at once without a key, per client address."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses whose X-Forwarded-For names the client (for per-address caps)."""
+    live_feed_max_pending: int = 10_000
+    """Changes the live feed reads ahead of the projection before it waits for the worker."""
     web_host: str = "127.0.0.1"
     web_port: int = 8004
     web_query_url: str = ""
@@ -104,6 +118,17 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             topic=self.topic,
             kafka_bootstrap_servers=self.kafka_bootstrap_servers,
             after_max_wait_s=self.after_max_wait_s,
+            max_after_waits=self.max_after_waits,
+            max_page_comments=self.max_page_comments,
+            streams=StreamLimits(
+                max_streams=self.max_streams,
+                per_key=self.max_streams_per_key,
+                per_address=self.max_streams_per_address,
+                trusted_proxies=frozenset(
+                    filter(None, map(str.strip, self.trusted_proxies.split(",")))
+                ),
+                max_pending=self.live_feed_max_pending,
+            ),
         )
 
     def auth(self) -> AuthSettings:

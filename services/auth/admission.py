@@ -21,7 +21,7 @@ from litestar.types import Receive
 from litestar.types import Scope as AsgiScope
 
 from services.auth.api_keys import ApiKey, bearer_token
-from services.auth.inflight import Inflight, InflightLimit
+from services.auth.inflight import Hook, Inflight, InflightLimit
 from services.auth.key_cache import AuthSettings, KeyCache, KeysUnavailable
 from services.auth.scopes import SCOPES, Scope, grants, missing_event_scopes
 from services.auth.token_bucket import RateLimiter, retry_after
@@ -92,15 +92,20 @@ class Admission:
     """The key cache, the rate limiter and the in-flight bound of one app, and its middleware."""
 
     def __init__(
-        self, settings: AuthSettings, rule: RuleFor, clock: Callable[[], float] = time.monotonic
+        self,
+        settings: AuthSettings,
+        rule: RuleFor,
+        clock: Callable[[], float] = time.monotonic,
+        wait: Hook | None = None,
     ) -> None:
+        """`wait`, if given, runs after admission and before a request takes its slot."""
         self.settings = settings
         self.rule = rule
         self.clock = clock
         self.keys = KeyCache(settings, clock)
         self.limiter = RateLimiter(settings.rate_per_s, settings.burst)
         self.middleware = DefineMiddleware(
-            InflightLimit, gate=Inflight(settings.max_inflight), admit=self.admit
+            InflightLimit, gate=Inflight(settings.max_inflight), admit=self.admit, wait=wait
         )
 
     @asynccontextmanager

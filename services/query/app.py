@@ -15,10 +15,12 @@ from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
 from services.query.handlers import ROUTES, pool
+from services.query.log_end import LogEnd
 from services.query.notifications import NOTIFICATION_ROUTES
 from services.query.page_cache import PageCache
-from services.query.positions import AppliedPositions, wait_for_after
+from services.query.positions import AppliedPositions, WaitPool, wait_for_after
 from services.query.stream import get_stream
+from services.query.stream_limits import OpenStreams, StreamLimits
 
 log = structlog.get_logger("threadlog.query")
 
@@ -42,6 +44,11 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     topic: str = "threadlog.events"
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     after_max_wait_s: float = 5.0
+    max_after_waits: int = 1_000
+    """Reads waiting with `?after=` at once; they hold no request slot, so they have this bound."""
+    max_page_comments: int = 10_000
+    """Most comments a page holds, inlined replies included (see page_bounds)."""
+    streams: StreamLimits = StreamLimits()
 
 
 async def _postgres_ready(state: State) -> None:
@@ -51,7 +58,10 @@ async def _postgres_ready(state: State) -> None:
 
 def create_app(settings: QuerySettings) -> Litestar:
     """The query ASGI app; one asyncpg pool per process, made at startup."""
-    admission = Admission(settings.auth, query_rule(settings.auth.reads_require_key))
+    admission = Admission(
+        settings.auth, query_rule(settings.auth.reads_require_key), wait=wait_for_after
+    )
+    log_end = LogEnd(settings.kafka_bootstrap_servers, settings.topic)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -79,6 +89,7 @@ def create_app(settings: QuerySettings) -> Litestar:
             if app.state.get("live_feed") is not None:
                 await app.state.live_feed.stop()
             await app.state.positions.stop()
+            await log_end.stop()
             await pool.close()
 
     return Litestar(
@@ -89,11 +100,17 @@ def create_app(settings: QuerySettings) -> Litestar:
             health_router(_postgres_ready, "PostgreSQL"),
         ],
         lifespan=[lifespan, admission.lifespan],
-        # A guard runs after the middleware's admission: a refused request never waits here.
-        guards=[wait_for_after],
         parameters={"after": AFTER},
         middleware=[admission.middleware],
-        state=State({"settings": settings, "page_cache": PageCache()}),
+        state=State(
+            {
+                "settings": settings,
+                "page_cache": PageCache(),
+                "log_end": log_end,
+                "after_waits": WaitPool(settings.max_after_waits),
+                "open_streams": OpenStreams(settings.streams),
+            }
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),
         debug=False,

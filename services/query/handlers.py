@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from services.errors import ApiError, ErrorDetail
+from services.query.page_bounds import PageShape, bounded
 from services.query.page_cache import PageCache
 from services.query.reads import (
     QueueStatus,
@@ -48,6 +49,12 @@ def pool(state: State) -> "asyncpg.Pool[Any]":
     return made
 
 
+def _shape(state: State, limit: int, replies: int, depth: int) -> PageShape:
+    # Cut before the cache key is made: parameters asking the same page share one entry.
+    max_comments: int = state.settings.max_page_comments
+    return bounded(limit, replies, depth, max_comments)
+
+
 def _no_article(article_id: str) -> ApiError:
     return ApiError(
         404,
@@ -75,7 +82,8 @@ async def get_thread(
     `replies` replies per level, `depth` levels down; the rest through the replies endpoint.
     Served from the page cache while the article is unchanged; `If-None-Match` gets a 304."""
     cache: PageCache = state.page_cache
-    key = (article_id, sort, limit, cursor, replies, depth)
+    shape = _shape(state, limit, replies, depth)
+    key = (article_id, sort, cursor, *shape)
     generation: int = state.positions.generation
     page = cache.current(key, generation)
     if page is None:
@@ -85,7 +93,9 @@ async def get_thread(
                 raise _no_article(article_id)
             page = cache.still(key, version, generation)
             if page is None:
-                built = await read_thread(conn, article_id, sort, limit, cursor, replies, depth)
+                built = await read_thread(
+                    conn, article_id, sort, limit, cursor, shape.per_level, shape.depth
+                )
                 if built is None:
                     raise _no_article(article_id)
                 page = cache.put(key, msgspec.json.encode(built), version, generation)
@@ -102,8 +112,9 @@ async def get_comment(
 ) -> CommentPage:
     """One comment with its first replies and its edit history; `article_id` disambiguates a
     comment id used in several articles."""
+    shape = _shape(state, 1, replies, depth)
     async with pool(state).acquire() as conn:
-        return await read_comment(conn, comment_id, article_id, replies, depth)
+        return await read_comment(conn, comment_id, article_id, shape.per_level, shape.depth)
 
 
 @get("/v1/comments/{comment_id:str}/replies", summary="A page of a comment's replies")
@@ -117,8 +128,11 @@ async def get_replies(
     depth: Depth = 2,
 ) -> RepliesPage:
     """Direct replies oldest first, from the start or after a comment's `replies_cursor`."""
+    shape = _shape(state, limit, replies, depth)
     async with pool(state).acquire() as conn:
-        return await read_replies(conn, comment_id, article_id, limit, cursor, replies, depth)
+        return await read_replies(
+            conn, comment_id, article_id, limit, cursor, shape.per_level, shape.depth
+        )
 
 
 @get(

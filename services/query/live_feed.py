@@ -16,7 +16,7 @@ import asyncio
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator
 from contextlib import aclosing, suppress
-from typing import Any, NamedTuple
+from typing import Any
 
 import asyncpg
 import structlog
@@ -34,6 +34,7 @@ from events import (
 from events.position import Position
 from events.subscribe import subscribe
 from services.errors import ApiError
+from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
 from services.query.reads import read_comment
 from services.query.wakeup import Wakeup
@@ -46,23 +47,12 @@ _STREAMED = (CommentPosted, CommentEdited, CommentDeleted, CommentModerated, Com
 KEEPALIVE_S = 15.0
 
 
-class Change(NamedTuple):
-    """One change of one comment, as streams send it."""
-
-    offset: int
-    comment_id: str
-    event: str | None
-    """`comment` (the comment as a read returns it) or `removed` (a read no longer shows it);
-    None until read (the article had no stream when it changed)."""
-    data: bytes | None
-
-
 class _Article:
     """An article's recent changes and the streams following it."""
 
     def __init__(self, history: int) -> None:
         self.partition: int | None = None
-        self.changes: deque[Change] = deque(maxlen=history)
+        self.history = History(history)
         self.wakeup = Wakeup()
         self.streams = 0
 
@@ -78,6 +68,7 @@ class LiveFeed:
         topic: str,
         history: int = 64,
         max_articles: int = 10_000,
+        max_pending: int = 10_000,
     ) -> None:
         self._pool = pool
         self._positions = positions
@@ -87,6 +78,10 @@ class LiveFeed:
         self._max_articles = max_articles
         self._articles: OrderedDict[str, _Article] = OrderedDict()
         self._pending: dict[int, deque[tuple[int, str, str]]] = {}
+        self._max_pending = max_pending
+        self._pending_count = 0
+        """Changes read but not yet applied by the projection; past `max_pending` the feed stops
+        reading until the worker catches up (Kafka keeps the rest)."""
         self._covered_from: dict[int, int] = {}
         self._forgotten: dict[int, int] = {}
         """Per partition, the offset before which some history may have been dropped."""
@@ -123,11 +118,19 @@ class LiveFeed:
                         if isinstance(data, _STREAMED):
                             queue = self._pending.setdefault(delivery.partition, deque())
                             queue.append((delivery.offset, data.article_id, data.comment_id))
+                            self._pending_count += 1
                             await self._release()
+                            await self._until_room()
             except (KafkaError, OSError, RuntimeError, asyncpg.PostgresError) as error:
                 # Streams stay open meanwhile; the feed resumes where it stopped reading.
                 log.warning("live feed interrupted; resuming", error=repr(error))
                 await asyncio.sleep(1)
+
+    async def _until_room(self) -> None:
+        # A lagging worker must not grow memory: wait for it here, without reading further.
+        while self._pending_count >= self._max_pending:
+            await self._positions.changed.wait()
+            await self._release()
 
     async def _release_on_change(self) -> None:
         while True:
@@ -145,15 +148,16 @@ class LiveFeed:
                     offset, article_id, comment_id = queue[0]
                     await self._publish(partition, offset, article_id, comment_id)
                     queue.popleft()
+                    self._pending_count -= 1
 
     async def _publish(self, partition: int, offset: int, article_id: str, comment_id: str) -> None:
         article = self._article(article_id)
         article.partition = partition
         # Read once for all its streams; an article nobody follows is read only if one resumes.
         event, data = await self.view(article_id, comment_id) if article.streams else (None, None)
-        if len(article.changes) == article.changes.maxlen:
-            self._forget(partition, article.changes[0].offset + 1)
-        article.changes.append(Change(offset, comment_id, event, data))
+        dropped = article.history.append(Change(offset, comment_id, event, data))
+        if dropped is not None:
+            self._forget(partition, dropped.offset + 1)
         article.wakeup.fire()
 
     def _article(self, article_id: str) -> _Article:
@@ -171,8 +175,8 @@ class LiveFeed:
             old = self._articles[article_id]
             if old.streams == 0:
                 del self._articles[article_id]
-                if old.partition is not None and old.changes:
-                    self._forget(old.partition, old.changes[-1].offset + 1)
+                if old.partition is not None and old.history:
+                    self._forget(old.partition, old.history.last_offset + 1)
 
     def _forget(self, partition: int, before: int) -> None:
         self._forgotten[partition] = max(before, self._forgotten.get(partition, 0))
@@ -199,33 +203,34 @@ class LiveFeed:
     async def follow(
         self, article_id: str, after: Position | None
     ) -> AsyncIterator[ServerSentEventMessage]:
-        """The SSE messages of one stream: the history after `after` (if any), then live."""
+        """The SSE messages of one stream: the history after `after` (if any), then live. A
+        stream too slow to take its changes before they leave the history gets `reset` and
+        ends: the reader reloads the thread and follows again."""
         article = self._article(article_id)
         article.streams += 1
         self.streams += 1
         try:
-            last = article.changes[-1].offset if article.changes else -1
+            live_from = last = article.history.last_offset
             if after is not None:
                 if self._resumable(article, after):
                     last = after.offset
                 else:
-                    yield ServerSentEventMessage(
-                        event="reset",
-                        data=encode_json(
-                            {"reason": "history_unavailable", "article_id": article_id}
-                        ),
-                    )
+                    yield _reset(article_id, "history_unavailable")
             yield ServerSentEventMessage(comment="following", retry=1000, data=None)
             while True:
-                for change in list(article.changes):
-                    if change.offset > last:
-                        last = change.offset
-                        event, data = change.event, change.data
-                        if data is None:
-                            event, data = await self.view(article_id, change.comment_id)
-                        yield ServerSentEventMessage(
-                            id=f"{article.partition}:{change.offset}", event=event, data=data
-                        )
+                try:
+                    due = article.history.after(last, live_from)
+                except FellBehind:
+                    yield _reset(article_id, "fell_behind")
+                    return
+                for change, reread in due:
+                    last = change.offset
+                    event, data = change.event, change.data
+                    if reread or data is None:
+                        event, data = await self.view(article_id, change.comment_id)
+                    yield ServerSentEventMessage(
+                        id=f"{article.partition}:{change.offset}", event=event, data=data
+                    )
                 try:
                     async with asyncio.timeout(KEEPALIVE_S):
                         await article.wakeup.wait()
@@ -234,3 +239,9 @@ class LiveFeed:
         finally:
             article.streams -= 1
             self.streams -= 1
+
+
+def _reset(article_id: str, reason: str) -> ServerSentEventMessage:
+    return ServerSentEventMessage(
+        event="reset", data=encode_json({"reason": reason, "article_id": article_id})
+    )

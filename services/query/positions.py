@@ -8,17 +8,19 @@ transaction moves these offsets with the rows, so an offset seen here means the 
 """
 
 import asyncio
-from contextlib import suppress
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import asyncpg
 import structlog
 from asyncpg.pool import PoolConnectionProxy
 from litestar.connection import ASGIConnection
-from litestar.handlers import BaseRouteHandler
+from litestar.types import Receive, Scope
 
 from events.position import APPLIED_CHANNEL, BadPosition, Position, parse_positions
 from services.errors import ApiError, ErrorDetail
+from services.query.log_end import LogEnd
 from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
 
@@ -120,16 +122,36 @@ class AppliedPositions:
                 await asyncio.sleep(1)
 
 
-async def wait_for_after(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    """Litestar guard: with `?after=TOKEN[,TOKEN...]`, answer only once the projection applied
-    each position (read your own writes); 503 with Retry-After past the bounded wait."""
+class WaitPool:
+    """A bound on the reads waiting for positions at once, apart from the request slots."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
+    @contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one place while waiting; 503 `too_many_waits` when none is left."""
+        if self.count >= self.limit:
+            raise ApiError(
+                503,
+                "too_many_waits",
+                f"{self.limit} reads are already waiting for positions; retry shortly.",
+                headers={"Retry-After": "1"},
+            )
+        self.count += 1
+        try:
+            yield
+        finally:
+            self.count -= 1
+
+
+def _wanted(connection: ASGIConnection[Any, Any, Any, Any]) -> list[Position]:
     token = connection.query_params.get("after")
     if not token:
-        return
+        return []
     try:
-        wanted = parse_positions(token)
+        return parse_positions(token)
     except BadPosition as error:
         raise ApiError(
             400,
@@ -137,13 +159,39 @@ async def wait_for_after(
             f"after: {error}; pass a `position` from the ingest answer unchanged.",
             [ErrorDetail(field="after", message=str(error))],
         ) from error
-    positions: AppliedPositions = connection.app.state.positions
-    wait_s: float = connection.app.state.settings.after_max_wait_s
-    if not await positions.wait_applied(wanted, wait_s):
+
+
+async def wait_for_after(scope: Scope, receive: Receive) -> None:
+    """Admission's wait: with `?after=TOKEN[,TOKEN...]`, let the request on only once the
+    projection applied each position (read your own writes). A position the log does not hold is
+    400 `unknown_position` at once; past the bounded wait, 503 `not_yet_applied` + Retry-After;
+    with every place of the waits' pool taken, 503 `too_many_waits`."""
+    connection: ASGIConnection[Any, Any, Any, Any] = ASGIConnection(scope, receive)
+    wanted = _wanted(connection)
+    state = connection.app.state
+    positions: AppliedPositions = state.positions
+    if all(map(positions.applied, wanted)):
+        return
+    log_end: LogEnd = state.log_end
+    beyond = await log_end.beyond(wanted)
+    if beyond:
+        tokens = ",".join(position.token() for position in beyond)
         raise ApiError(
-            503,
-            "not_yet_applied",
-            f"The read model has not applied position {token} within {wait_s:g} s (the worker"
-            " lags or is stopped); retry after the Retry-After seconds.",
-            headers={"Retry-After": "1"},
+            400,
+            "unknown_position",
+            f"after: the log holds no event at {tokens}; pass a `position` from the ingest"
+            " answer unchanged.",
+            [ErrorDetail(field="after", message=f"no event at {tokens}")],
         )
+    wait_s: float = state.settings.after_max_wait_s
+    waits: WaitPool = state.after_waits
+    with waits.slot():
+        if not await positions.wait_applied(wanted, wait_s):
+            tokens = ",".join(position.token() for position in wanted)
+            raise ApiError(
+                503,
+                "not_yet_applied",
+                f"The read model has not applied position {tokens} within {wait_s:g} s (the"
+                " worker lags or is stopped); retry after the Retry-After seconds.",
+                headers={"Retry-After": "1"},
+            )

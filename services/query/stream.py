@@ -8,20 +8,25 @@ works as `?after=` on any read.
 """
 
 import asyncio
-from typing import Annotated
+import re
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
 
-from litestar import get
+from litestar import Request, get
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter
-from litestar.response import ServerSentEvent
+from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from events.fields import ID_PATTERN
 from events.position import BadPosition, Position, parse_positions
+from services.auth import ApiKey
 from services.errors import ApiError, ErrorDetail
 from services.query.handlers import pool
 from services.query.live_feed import LiveFeed
+from services.query.stream_limits import OpenStreams, Reservation, client_address
 
-MAX_STREAMS = 5_000
-"""Open streams per process; past it 503, so that one process's memory stays bounded."""
+_ID = re.compile(ID_PATTERN)
+_MAX_ID_CHARS = 128
 
 
 async def live_feed(state: State) -> LiveFeed:
@@ -34,7 +39,11 @@ async def live_feed(state: State) -> LiveFeed:
         if feed is None:
             settings = state.settings
             feed = LiveFeed(
-                pool(state), state.positions, settings.kafka_bootstrap_servers, settings.topic
+                pool(state),
+                state.positions,
+                settings.kafka_bootstrap_servers,
+                settings.topic,
+                max_pending=settings.streams.max_pending,
             )
             await feed.start()
             state.live_feed = feed
@@ -58,31 +67,68 @@ def _resume_from(last_event_id: str | None) -> Position | None:
     return positions[0]
 
 
+def _check_article_id(article_id: str) -> None:
+    # An id no event can carry never has a change: refuse it rather than hold a stream on it.
+    if len(article_id) > _MAX_ID_CHARS or not _ID.fullmatch(article_id):
+        raise ApiError(
+            400,
+            "invalid_parameter",
+            f"article_id: expected 1-{_MAX_ID_CHARS} characters of [A-Za-z0-9._:-].",
+            [ErrorDetail(field="article_id", message="not an id an event can carry")],
+        )
+
+
+def _reserve(state: State, request: Request[Any, Any, Any]) -> Reservation:
+    streams: OpenStreams = state.open_streams
+    key: ApiKey | None = request.state.get("api_key")
+    if key is not None:
+        return streams.take(f"key:{key.name}", keyed=True)
+    peer = request.client.host if request.client else None
+    address = client_address(
+        peer, request.headers.get("x-forwarded-for"), streams.limits.trusted_proxies
+    )
+    return streams.take(f"address:{address}", keyed=False)
+
+
+async def _released(
+    messages: AsyncIterator[ServerSentEventMessage], reservation: Reservation
+) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        async for message in messages:
+            yield message
+    finally:
+        reservation.release()
+
+
 @get(
     "/v1/articles/{article_id:str}/stream",
     summary="Live changes of a thread (Server-Sent Events)",
-    # A stream lasts as long as the reader stays; it has its own bound instead (MAX_STREAMS).
+    # A stream lasts as long as the reader stays; it is admitted like any read (key, URL, rate)
+    # but bounded by its own caps (stream_limits) rather than the request slots.
     opt={"inflight_exempt": True},
 )
 async def get_stream(
     state: State,
+    request: Request[Any, Any, Any],
     article_id: FromPath[str],
     last_event_id: Annotated[
         str | None,
         HeaderParameter(name="Last-Event-ID", required=False, description="resume after it"),
     ] = None,
 ) -> ServerSentEvent:
-    """New, edited, deleted and moderated comments of the thread, once a read shows them."""
+    """New, edited, deleted and moderated comments of the thread, once a read shows them.
+    429 `too_many_streams` when this key (or address, without a key) has its cap of streams
+    open, 503 when the process has."""
+    _check_article_id(article_id)
     resume = _resume_from(last_event_id)
-    feed = await live_feed(state)
-    if feed.streams >= MAX_STREAMS:
-        raise ApiError(
-            503,
-            "too_many_streams",
-            f"This process already serves {MAX_STREAMS} streams; retry on another.",
-            headers={"Retry-After": "5"},
-        )
+    reservation = _reserve(state, request)
+    try:
+        feed = await live_feed(state)
+    except BaseException:
+        reservation.release()
+        raise
+    messages = _released(feed.follow(article_id, resume), reservation)
+    reservation.tie_to(messages)
     return ServerSentEvent(
-        feed.follow(article_id, resume),
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        messages, headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     )
