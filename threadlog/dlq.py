@@ -78,10 +78,13 @@ def escaped(text: str) -> str:
 def _line(d: DeadLetter) -> str:
     at = f"{d.at:%Y-%m-%d %H:%M:%S}" if d.at else "?"
     state = f" [{d.resolved}]" if d.resolved else ""
-    return escaped(
-        f"{d.id:>8}  {at}  {d.stage:<6} {d.event_type or '?':<17} {d.key or '-':<24}"
-        f" {d.event_id or '-'}{state}"
-    ) + f"\n          {escaped(d.error[:160])}"
+    return (
+        escaped(
+            f"{d.id:>8}  {at}  {d.stage:<6} {d.event_type or '?':<17} {d.key or '-':<24}"
+            f" {d.event_id or '-'}{state}"
+        )
+        + f"\n          {escaped(d.error[:160])}"
+    )
 
 
 async def _main(settings: Settings, args: argparse.Namespace) -> None:
@@ -129,8 +132,10 @@ async def _main(settings: Settings, args: argparse.Namespace) -> None:
             print(_line(d))
         if args.dry_run or not selected:
             return
-        if not args.yes and not sys.stdin.isatty() and chosen == Filter(
-            include_resolved=chosen.include_resolved
+        if (
+            not args.yes
+            and not sys.stdin.isatty()
+            and chosen == Filter(include_resolved=chosen.include_resolved)
         ):
             # No filter names what to touch, and no one is there to answer the question: a
             # script that forgot its filter must not redrive or purge the whole topic.

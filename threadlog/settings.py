@@ -55,6 +55,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A JSON array of regular expressions (case-insensitive) that hold a comment."""
     max_links: int = 2
     flag_threshold: int = 3
+    flag_limit_per_min: float = 60.0
+    """Flags one key may post a minute (bursts of as many); 0 turns the limit off. A produce key
+    asserts its flaggers' ids, so this bounds how fast a leaked key can hide comments."""
     auth_refresh_s: float = 2.0
     auth_max_stale_s: float = 30.0
     db_timeout_s: float = 5.0
@@ -87,6 +90,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             auth=self.auth(),
             linger_ms=self.kafka_linger_ms,
+            flag_limit_per_min=self.flag_limit_per_min,
         )
 
     def query(self) -> QuerySettings:

@@ -113,9 +113,7 @@ def _demo_key(state: State) -> str:
     return key
 
 
-@post(
-    "/demo/actions", status_code=202, include_in_schema=False, guards=[json_from_the_pages]
-)
+@post("/demo/actions", status_code=202, include_in_schema=False, guards=[json_from_the_pages])
 async def take_action(state: State, data: JSONBody[ReaderAction]) -> Response[Any]:
     """Post the reader's action to ingest with the demo key; answer with its position."""
     event, comment_id = event_for(data)

@@ -23,7 +23,9 @@ def _own_origin(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     return f"{connection.url.scheme}://{connection.headers.get('host', '')}"
 
 
-def json_from_the_pages(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+def json_from_the_pages(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """A route guard (it runs before the body is read): 415 unless the body is JSON, 403 unless
     the request comes from the pages' origin or an allowed one."""
     media_type = connection.headers.get("content-type", "").split(";")[0].strip().lower()

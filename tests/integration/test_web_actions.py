@@ -28,7 +28,13 @@ from threadlog.settings import ENVIRONMENT, Settings
 PAGES = "http://testserver.local"
 """The origin the test client's requests are addressed to: the pages' own."""
 SITE = "https://news.example"
-VOTE = {"action": "vote", "article_id": "art", "reader_id": "mira", "comment_id": "c1", "vote": "up"}
+VOTE = {
+    "action": "vote",
+    "article_id": "art",
+    "reader_id": "mira",
+    "comment_id": "c1",
+    "vote": "up",
+}
 
 
 @pytest.fixture
