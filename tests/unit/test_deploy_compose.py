@@ -17,9 +17,7 @@ def _compose() -> dict[str, Any]:
 def test_published_ports_are_bound_to_loopback() -> None:
     """Every published port (the APIs, the pages, the worker's /metrics) is bound to 127.0.0.1:
     reaching them from elsewhere is a reverse proxy's decision, with TLS, not a default."""
-    published = {
-        name: service.get("ports", []) for name, service in _compose()["services"].items()
-    }
+    published = {name: service.get("ports", []) for name, service in _compose()["services"].items()}
     assert any(published.values())
     for name, ports in published.items():
         for port in ports:
