@@ -27,7 +27,8 @@ POST = {
 }
 
 
-async def _records(settings: Settings) -> int:
+async def records_in(settings: Settings) -> int:
+    """How many records the test's topic holds: a refused request must append none."""
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await consumer.start()
     try:
@@ -60,7 +61,7 @@ async def test_flags_past_a_keys_limit_are_429_naming_each_and_appending_nothing
 
         first = await send(leaked, [flag("c1", "f1"), POST, flag("c1", "f2")])
         assert first.status_code == 202, first.text
-        before = await _records(settings)
+        before = await records_in(settings)
         over = await send(leaked, [POST, flag("c2", "f1"), flag("c2", "f2"), flag("c2", "f3")])
         assert over.status_code == 429, over.text
         error = over.json()["error"]
@@ -68,7 +69,7 @@ async def test_flags_past_a_keys_limit_are_429_naming_each_and_appending_nothing
         assert "'leaked'" in error["message"]
         assert [(d["index"], d["field"]) for d in error["details"]] == [(2, "type"), (3, "type")]
         assert int(over.headers["retry-after"]) >= 1
-        assert await _records(settings) == before
+        assert await records_in(settings) == before
         assert (await send(leaked, [POST])).status_code == 202
         assert (await send(leaked, [flag("c2", "f1")])).status_code == 202
         assert (await send(leaked, [flag("c2", "f2")])).status_code == 429

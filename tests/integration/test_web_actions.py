@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from litestar.testing import AsyncTestClient
 
 from services.auth import create_key, key_in_force
@@ -22,6 +21,7 @@ from services.ingest import create_app as create_ingest_app
 from services.web import WebSettings
 from services.web import create_app as create_web_app
 from tests.integration.conftest import MakeKey
+from tests.integration.test_flag_limit import records_in
 from tests.servers import ThreadedServer
 from threadlog.settings import ENVIRONMENT, Settings
 
@@ -59,19 +59,6 @@ async def web(settings: Settings, make_key: MakeKey, tmp_path: Path) -> AsyncIte
         await ingest.stop()
 
 
-async def _records(settings: Settings) -> int:
-    """How many records the test's topic holds: a refused action must append none."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(
-            [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
-        )
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
-
-
 def _error(response: Any) -> tuple[int, str, list[str]]:
     error = response.json()["error"]
     return response.status_code, error["code"], [d["field"] for d in error["details"]]
@@ -83,7 +70,7 @@ async def test_only_json_from_the_pages_or_a_configured_origin_is_acted_on(
     """JSON from the pages' origin or a configured one is posted (202); a body that is not
     `application/json` (what a cross-site form can send) is 415, and another origin, `null` or
     none is 403, each in the error shape naming the header, with nothing appended."""
-    before = await _records(settings)
+    before = await records_in(settings)
     refused = [
         await web.post("/demo/actions", content=body, headers=headers)
         for body, headers in [
@@ -97,7 +84,7 @@ async def test_only_json_from_the_pages_or_a_configured_origin_is_acted_on(
         headers = {"origin": origin} if origin else {}
         answer = await web.post("/demo/actions", json=VOTE, headers=headers)
         assert _error(answer) == (403, "forbidden_origin", ["origin"]), origin
-    assert await _records(settings) == before
+    assert await records_in(settings) == before
     for origin in (PAGES, SITE):
         answer = await web.post(
             "/demo/actions",
@@ -105,7 +92,7 @@ async def test_only_json_from_the_pages_or_a_configured_origin_is_acted_on(
             headers={"origin": origin, "content-type": "application/json; charset=utf-8"},
         )
         assert answer.status_code == 202, answer.text
-    assert await _records(settings) == before + 2
+    assert await records_in(settings) == before + 2
 
 
 def test_the_demo_key_can_produce_and_not_moderate(settings: Settings, tmp_path: Path) -> None:

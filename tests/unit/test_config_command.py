@@ -7,6 +7,13 @@ from threadlog.cli import main
 from threadlog.settings import from_env
 
 
+@pytest.fixture(autouse=True)
+def _logs_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`main` configures logging onto the stdout it finds, here the capture that closes after
+    the test: later tests' log lines would then fail. The command's output is all we read."""
+    monkeypatch.setattr("threadlog.logs.configure", lambda: None)
+
+
 def test_config_masks_the_database_password(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
