@@ -40,14 +40,15 @@ services: up ## start the worker, the notifier, ingest, query and the pages (web
 
 demo: services ## run everything and load the demo thread, then print it as served
 	@$(BIN)/threadlog keys demo .state/demo-key
+	@$(BIN)/threadlog keys demo --moderator .state/moderator-key
 	@THREADLOG_API_KEY="$$(cat .state/demo-key)" $(BIN)/threadlog demo
-	@echo "Writes need an API key. The demo's (scopes produce, moderate) is in .state/demo-key:"
+	@echo "Writes need an API key. The demo's (scope produce; the pages' backend uses it) is in .state/demo-key:"
 	@echo "  curl -s $(INGEST_URL)/v1/events -H \"Authorization: Bearer \$$(cat .state/demo-key)\" \\"
 	@echo "    -H 'content-type: application/json' -d '{\"type\": \"CommentPosted\", \"data\": {...}}'"
 	@echo "  Make your own: $(BIN)/threadlog keys create --name NAME --scope produce"
 	@echo "In a browser:"
 	@echo "  the live thread:        $(WEB_URL)/articles/2019-06-serbia-threatens-kosovo"
-	@echo "  the moderation console: $(WEB_URL)/moderation   (key: cat .state/demo-key)"
+	@echo "  the moderation console: $(WEB_URL)/moderation   (key, scope moderate: cat .state/moderator-key)"
 	@echo "  the widget, on any page: <script src=\"$(WEB_URL)/embed.js\" data-article-id=\"2019-06-serbia-threatens-kosovo\"></script>"
 
 lint: venv ## ruff, mypy (strict) and the import contracts

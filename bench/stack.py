@@ -38,6 +38,7 @@ def bench_settings(name: str, **overrides: object) -> Settings:
         "query_workers": 2,
         "rate_limit_per_s": 1e9,
         "rate_limit_burst": 1e9,
+        "flag_limit_per_min": 0.0,
     }
     return msgspec.structs.replace(from_env(), **(fields | overrides))
 

@@ -46,7 +46,8 @@ def environment_settings() -> Settings:
 
 def isolated(base: Settings, **overrides: Any) -> Settings:
     """`base` with a fresh topic, dead-letter topic, consumer group and schema, 3 partitions,
-    and no rate limit to speak of (tests post as fast as they can; the limit has its own)."""
+    and no rate or flag limit to speak of (tests post as fast as they can; each limit has its
+    own test)."""
     tag = uuid.uuid4().hex[:10]
     fields: dict[str, Any] = {
         "topic": f"test.{tag}.events",
@@ -56,6 +57,7 @@ def isolated(base: Settings, **overrides: Any) -> Settings:
         "pg_schema": f"test_{tag}",
         "rate_limit_per_s": 100_000.0,
         "rate_limit_burst": 100_000.0,
+        "flag_limit_per_min": 0.0,
     }
     return msgspec.structs.replace(base, **(fields | overrides))
 

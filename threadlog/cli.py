@@ -23,7 +23,7 @@ from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
 from threadlog import contract, keys, logs, notifier, ops
 from threadlog.demo import run_demo
-from threadlog.settings import ENVIRONMENT, ConfigError, Settings, from_env
+from threadlog.settings import ConfigError, Settings, from_env, printable
 from threadlog.topics import ensure_topics
 
 log = structlog.get_logger("threadlog")
@@ -105,8 +105,8 @@ def _serve(factory: Callable[[], Litestar], host: str, port: int, workers: int) 
 
 
 def _config(settings: Settings) -> None:
-    for name, var in ENVIRONMENT.items():
-        print(f"{var}={getattr(settings, name)}")
+    for var, value in printable(settings):
+        print(f"{var}={value}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -2,10 +2,14 @@
 
 Redrive and purge say how many dead letters they will touch before touching any, and touch none
 with `--dry-run`. See projections/dead_letter_ops.py for what a redrive guarantees.
+
+A parked record is anyone's input: its text is printed with control characters escaped, so that
+it cannot move the cursor, retitle the window or reverse the text of the operator's terminal.
 """
 
 import argparse
 import asyncio
+import re
 import sys
 from datetime import datetime
 from typing import Any
@@ -62,12 +66,24 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         action.add_argument("--yes", action="store_true", help="no question before acting")
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""C0 and C1 controls (escape sequences, bells, carriage returns) and the bidirectional marks."""
+
+
+def escaped(text: str) -> str:
+    """`text` with each control character written as its escape (`\\x1b`, `\\u202e`)."""
+    return _CONTROL.sub(lambda m: m[0].encode("unicode_escape").decode("ascii"), text)
+
+
 def _line(d: DeadLetter) -> str:
     at = f"{d.at:%Y-%m-%d %H:%M:%S}" if d.at else "?"
     state = f" [{d.resolved}]" if d.resolved else ""
     return (
-        f"{d.id:>8}  {at}  {d.stage:<6} {d.event_type or '?':<17} {d.key or '-':<24}"
-        f" {d.event_id or '-'}{state}\n          {d.error[:160]}"
+        escaped(
+            f"{d.id:>8}  {at}  {d.stage:<6} {d.event_type or '?':<17} {d.key or '-':<24}"
+            f" {d.event_id or '-'}{state}"
+        )
+        + f"\n          {escaped(d.error[:160])}"
     )
 
 
@@ -89,11 +105,11 @@ async def _main(settings: Settings, args: argparse.Namespace) -> None:
                 sys.exit(f"threadlog dlq show: no dead letter {args.id} on {settings.dlq_topic}")
             for d in found:
                 print(_line(d))
-                print(f"source  {d.source}")
+                print(f"source  {escaped(d.source)}")
                 for name, value in original_headers(d):
-                    print(f"header  {name}: {value.decode('utf-8', 'replace')}")
-                print(f"value   {(d.value or b'').decode('utf-8', 'replace')}")
-                print(f"error   {d.error}")
+                    print(escaped(f"header  {name}: {value.decode('utf-8', 'replace')}"))
+                print(f"value   {escaped((d.value or b'').decode('utf-8', 'replace'))}")
+                print(f"error   {escaped(d.error)}")
             return
         chosen = Filter(
             ids=tuple(getattr(args, "ids", ())),
@@ -116,6 +132,18 @@ async def _main(settings: Settings, args: argparse.Namespace) -> None:
             print(_line(d))
         if args.dry_run or not selected:
             return
+        if (
+            not args.yes
+            and not sys.stdin.isatty()
+            and chosen == Filter(include_resolved=chosen.include_resolved)
+        ):
+            # No filter names what to touch, and no one is there to answer the question: a
+            # script that forgot its filter must not redrive or purge the whole topic.
+            sys.exit(
+                f"threadlog dlq {command}: no filter (ids, --error, --type, --article, --since,"
+                f" --until) and no terminal to ask; this would {command} all {len(selected)}."
+                " Name what to touch, or pass --yes to mean every one."
+            )
         if (
             not args.yes
             and sys.stdin.isatty()

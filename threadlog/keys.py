@@ -23,8 +23,13 @@ from services.auth import (
 )
 from threadlog.settings import Settings
 
-DEMO_KEY_NAME = "demo"
-DEMO_SCOPES = ["produce", "moderate"]
+DEMO_KEYS: dict[bool, tuple[str, list[str]]] = {
+    False: ("demo", ["produce"]),
+    True: ("demo-moderator", ["moderate"]),
+}
+"""`keys demo` (the pages' reader backend, which posts readers' content) and `keys demo
+--moderator` (the console's, pasted by a person): name and scopes. Apart, so that a flaw in the
+backend that acts for anonymous readers can never moderate."""
 _WHEN = "%Y-%m-%d %H:%M:%S"
 
 
@@ -41,8 +46,11 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     revoke = actions.add_parser("revoke", help="revoke the key in force with that name")
     revoke.add_argument("name")
     demo = actions.add_parser(
-        "demo", help="make sure FILE holds a valid key named demo (for `make demo`)"
+        "demo",
+        help="make sure FILE holds the demo's key in force: `demo` (scope produce, for the"
+        " pages' reader backend) or with --moderator `demo-moderator` (scope moderate)",
     )
+    demo.add_argument("--moderator", action="store_true", help="the moderation console's key")
     demo.add_argument("file", type=Path)
 
 
@@ -97,22 +105,23 @@ async def _revoke(settings: Settings, name: str) -> None:
     print(f"key {name!r} revoked; services refuse it within {settings.auth_refresh_s:g} s")
 
 
-async def _rotate_demo(settings: Settings, held: str) -> str | None:
-    """None if `held` is the demo key in force; else a new demo key, the old one revoked."""
+async def _rotate_demo(settings: Settings, held: str, name: str, scopes: list[str]) -> str | None:
+    """None if `held` is the key in force named `name` with exactly `scopes`; else a new key,
+    the old one revoked (a demo key from before with more scopes is replaced too)."""
     conn = await _connect(settings)
     try:
         current = await key_in_force(conn, held) if held else None
-        if current is not None and current.name == DEMO_KEY_NAME:
+        if current is not None and (current.name, current.scopes) == (name, frozenset(scopes)):
             return None
-        await revoke_key(conn, DEMO_KEY_NAME)
-        return await create_key(conn, DEMO_KEY_NAME, DEMO_SCOPES)
+        await revoke_key(conn, name)
+        return await create_key(conn, name, scopes)
     finally:
         await conn.close()
 
 
-def _demo(settings: Settings, path: Path) -> None:
+def _demo(settings: Settings, path: Path, moderator: bool) -> None:
     held = path.read_text().strip() if path.exists() else ""
-    key = asyncio.run(_rotate_demo(settings, held))
+    key = asyncio.run(_rotate_demo(settings, held, *DEMO_KEYS[moderator]))
     if key is None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,7 +141,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         case "revoke":
             asyncio.run(_revoke(settings, args.name))
         case "demo":
-            _demo(settings, args.file)
+            _demo(settings, args.file, args.moderator)
 
 
 def send_key_from_env(variable: str = "THREADLOG_API_KEY") -> None:

@@ -5,6 +5,7 @@ rarely needs changing.
 """
 
 import os
+import re
 from collections.abc import Mapping
 
 import msgspec
@@ -61,6 +62,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A JSON array of regular expressions (case-insensitive) that hold a comment."""
     max_links: int = 2
     flag_threshold: int = 3
+    flag_limit_per_min: float = 60.0
+    """Flags one key may post a minute (bursts of as many); 0 turns the limit off. A produce key
+    asserts its flaggers' ids, so this bounds how fast a leaked key can hide comments."""
     auth_refresh_s: float = 2.0
     auth_max_stale_s: float = 30.0
     db_timeout_s: float = 5.0
@@ -93,6 +97,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the web process reaches ingest; empty: THREADLOG_INGEST_HOST/_PORT."""
     web_demo_key_file: str = ""
     """A file holding the demo reader backend's key (scope produce); empty turns it off."""
+    web_allowed_origins: str = ""
+    """Comma-separated origins (`https://news.example`) besides the pages' own whose pages may
+    post reader actions: a site behind a TLS proxy, whose browsers see another origin."""
 
     def ingest(self) -> IngestSettings:
         """What the ingest service needs."""
@@ -107,6 +114,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             auth=self.auth(),
             linger_ms=self.kafka_linger_ms,
+            flag_limit_per_min=self.flag_limit_per_min,
         )
 
     def query(self) -> QuerySettings:
@@ -163,6 +171,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             query_url=self.web_query_url or _reachable(self.query_host, self.query_port),
             ingest_url=self.web_ingest_url or _reachable(self.ingest_host, self.ingest_port),
             demo_key_file=self.web_demo_key_file,
+            allowed_origins=tuple(
+                origin.strip().rstrip("/")
+                for origin in self.web_allowed_origins.split(",")
+                if origin.strip()
+            ),
         )
 
     def worker(self) -> WorkerSettings:
@@ -213,6 +226,22 @@ ENVIRONMENT: dict[str, str] = {
     for field in msgspec.structs.fields(Settings)
 }
 """Each setting's environment variable: KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, THREADLOG_*."""
+
+
+_URL_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*(?=@)")
+_PARAM_PASSWORD = re.compile(r"(?<=[?&]password=)[^&]*")
+
+
+def printable(settings: Settings) -> list[tuple[str, str]]:
+    """Each setting's variable and value as `threadlog config` prints them: a password in a
+    URL (`user:***@host`, `?password=***`) is masked, so the output can be shared."""
+    shown = []
+    for name, var in ENVIRONMENT.items():
+        value = str(getattr(settings, name))
+        if value.startswith(("postgres://", "postgresql://")):
+            value = _PARAM_PASSWORD.sub("***", _URL_PASSWORD.sub(r"\1:***", value))
+        shown.append((var, value))
+    return shown
 
 
 class ConfigError(Exception):

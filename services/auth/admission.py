@@ -35,16 +35,17 @@ RuleFor = Callable[[str, str], Rule]
 
 _OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 _CHALLENGE = 'Bearer realm="threadlog"'
-_MARK_READ = re.compile(r"/v1/authors/[^/]+/notifications/read")
+_NOTIFICATIONS = re.compile(r"/v1/authors/[^/]+/notifications(?:/read)?")
 
 
 def _is_open(path: str) -> bool:
     return path in _OPEN_PATHS or path == "/schema" or path.startswith("/schema/")
 
 
-def _is_mark_read(path: str) -> bool:
-    # A widget's backend marks its reader's notifications read: a write, but not an operator's.
-    return _MARK_READ.fullmatch(path) is not None
+def _is_notifications(path: str) -> bool:
+    # An author's notifications are theirs alone: the widget's backend, which signed its reader
+    # in, lists and marks them for that reader with its key (a write, but not an operator's).
+    return _NOTIFICATIONS.fullmatch(path) is not None
 
 
 def ingest_rule(method: str, path: str) -> Rule:
@@ -54,14 +55,15 @@ def ingest_rule(method: str, path: str) -> Rule:
 
 def query_rule(reads_require_key: bool) -> RuleFor:
     """Query: reads are public unless `reads_require_key`; the moderation queue needs `moderate`;
-    anything but a read is an operator's action."""
+    an author's notifications (read or marked read) need `produce`; anything else but a read is
+    an operator's action."""
 
     def rule(method: str, path: str) -> Rule:
         if _is_open(path):
             return "open"
         if path == "/v1/moderation" or path.startswith("/v1/moderation/"):
             return "moderate"
-        if method == "POST" and _is_mark_read(path):
+        if _is_notifications(path):
             return "produce"
         if method in ("GET", "HEAD"):
             return "key" if reads_require_key else "optional"

@@ -12,8 +12,11 @@ class Bucket(msgspec.Struct, frozen=True):
     at: float
 
 
-def take(bucket: Bucket | None, now: float, rate: float, burst: float) -> tuple[Bucket, float]:
-    """Take one token: the bucket after, and 0.0 if allowed or else the seconds until a token.
+def take(
+    bucket: Bucket | None, now: float, rate: float, burst: float, cost: float = 1.0
+) -> tuple[Bucket, float]:
+    """Take `cost` tokens: the bucket after, and 0.0 if allowed or else the seconds until
+    there are enough.
 
     A new bucket starts full (`burst` tokens) and refills at `rate` tokens a second up to `burst`.
     A refused request takes nothing, so a client that keeps retrying is not punished further.
@@ -23,9 +26,9 @@ def take(bucket: Bucket | None, now: float, rate: float, burst: float) -> tuple[
     else:
         # max(): a clock that stepped back must not drain the bucket.
         tokens = min(burst, bucket.tokens + max(0.0, now - bucket.at) * rate)
-    if tokens >= 1.0:
-        return Bucket(tokens - 1.0, now), 0.0
-    return Bucket(tokens, now), (1.0 - tokens) / rate
+    if tokens >= cost:
+        return Bucket(tokens - cost, now), 0.0
+    return Bucket(tokens, now), (cost - tokens) / rate
 
 
 def retry_after(wait_s: float) -> str:

@@ -25,6 +25,8 @@ class WebSettings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_url: str
     demo_key_file: str = ""
     """A file holding an API key with scope `produce`; empty turns the demo backend off."""
+    allowed_origins: tuple[str, ...] = ()
+    """Origins besides the pages' own whose pages may post reader actions (`https://host`)."""
     max_streams: int = 2_000
     """Live streams passed through at once; each holds one upstream connection."""
 

@@ -20,6 +20,7 @@ from events.catalog import FlagReason, Vote
 from events.fields import Id, Name, Note
 from services.errors import ApiError
 from services.json_request import JsonRequest
+from services.web.same_origin import json_from_the_pages
 from services.web.upstream import client, send
 
 Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
@@ -113,7 +114,13 @@ def _demo_key(state: State) -> str:
     return key
 
 
-@post("/demo/actions", status_code=202, include_in_schema=False, request_class=JsonRequest)
+@post(
+    "/demo/actions",
+    status_code=202,
+    include_in_schema=False,
+    request_class=JsonRequest,
+    guards=[json_from_the_pages],
+)
 async def take_action(state: State, data: JSONBody[ReaderAction]) -> Response[Any]:
     """Post the reader's action to ingest with the demo key; answer with its position."""
     event, comment_id = event_for(data)

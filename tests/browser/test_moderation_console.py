@@ -33,7 +33,7 @@ async def test_flagged_until_held_then_approved(
     await expect(shown).to_have_count(0, timeout=10_000)
 
     console = await open_console(browser, stack.web_url, stack.moderator_key)
-    held = console.locator(f"#queue-pending #queue-{comment_id}")
+    held = console.locator(f'#queue-pending [data-comment-id="{comment_id}"]')
     await expect(held).to_be_visible(timeout=10_000)
     await expect(held).to_contain_text("3 flags")
     await expect(held.locator(".reasons")).to_contain_text("flagged")
@@ -114,6 +114,6 @@ async def test_a_featured_comment_is_marked_live(browser: Browser, stack: Stack)
     await expect(shown.locator(".featured-mark")).to_have_count(0)
 
     console = await open_console(browser, stack.web_url, stack.moderator_key)
-    flagged = console.locator(f"#queue-flagged #queue-{comment_id}")
+    flagged = console.locator(f'#queue-flagged [data-comment-id="{comment_id}"]')
     await flagged.get_by_role("button", name="Feature comment by Writer").click()
     await expect(shown.locator(".featured-mark")).to_be_visible()

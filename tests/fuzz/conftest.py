@@ -189,6 +189,7 @@ def fuzz_settings() -> Settings:
         query_port=_free_port(),
         rate_limit_per_s=1_000_000.0,
         rate_limit_burst=1_000_000.0,
+        flag_limit_per_min=0.0,
         # Generated ?after= tokens name positions no worker will reach: without a short bound
         # every such case waits the full read-your-writes timeout.
         after_max_wait_s=0.05,

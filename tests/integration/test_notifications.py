@@ -4,11 +4,13 @@ import json
 from typing import Any
 
 import pytest
+from litestar.testing import AsyncTestClient
 
 from events import Limits, decode_request
 from projections import Worker
 from services.notifications import handle, migrate
-from tests.integration.conftest import eventually
+from services.query import create_app as create_query_app
+from tests.integration.conftest import MakeKey, eventually
 from tests.integration.test_lifecycle_api import Client, ev, get, post, send
 from threadlog.settings import Settings
 
@@ -125,3 +127,29 @@ async def test_a_redelivered_event_notifies_once(settings: Settings, db: Any) ->
     rows = await db.fetch("select recipient_id, event_id, kind from notifications")
     assert [tuple(row) for row in rows] == [("ann", reply.id, "reply")]
     assert await db.fetchval("select count(*) from notifier_comments") == 2
+
+
+async def test_an_authors_notifications_are_read_only_with_a_produce_key(
+    settings: Settings, make_key: MakeKey, db: Any
+) -> None:
+    """Notifications say what happened to someone's comments: no anonymous reader may list
+    another author's (401), nor a key without `produce` (403); the producer backend, which
+    signed its reader in, reads them with its key (200), as it marks them read."""
+    await migrate(db, settings.pg_schema)
+    keys = {s: await make_key(f"k-{s}", [s]) for s in ("produce", "moderate", "admin")}
+    path = "/v1/authors/ann/notifications"
+    async with AsyncTestClient(create_query_app(settings.query())) as client:
+        anonymous = await client.get(path)
+        answers = {
+            scope: await client.get(path, headers={"Authorization": f"Bearer {key}"})
+            for scope, key in keys.items()
+        }
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "unauthorized"
+    assert answers["moderate"].status_code == 403
+    assert answers["moderate"].json()["error"]["details"] == [
+        {"field": "scope", "message": "needs scope 'produce'"}
+    ]
+    assert answers["produce"].status_code == 200, answers["produce"].text
+    assert answers["produce"].json()["items"] == []
+    assert answers["admin"].status_code == 200

@@ -114,6 +114,12 @@ async def test_a_worker_refuses_tables_of_another_version_and_names_the_fix(
 
 async def threadlog(settings: Settings, *args: str) -> tuple[int, str]:
     """Run `threadlog ARGS` as an operator would; return its exit code and standard output."""
+    code, out, _ = await threadlog_from_a_script(settings, *args)
+    return code, out
+
+
+async def threadlog_from_a_script(settings: Settings, *args: str) -> tuple[int, str, str]:
+    """Run `threadlog ARGS` from a script (stdin not a terminal): exit code, stdout, stderr."""
     env = dict(os.environ) | {var: str(getattr(settings, n)) for n, var in ENVIRONMENT.items()}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -121,11 +127,12 @@ async def threadlog(settings: Settings, *args: str) -> tuple[int, str]:
         "threadlog",
         *args,
         env=env,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
     )
-    out, _ = await process.communicate()
-    return process.returncode or 0, out.decode()
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
 
 
 async def test_the_commands_print_status_as_json_and_the_digest_as_the_last_line(
@@ -147,3 +154,50 @@ async def test_the_commands_print_status_as_json_and_the_digest_as_the_last_line
     code, out = await threadlog(settings, "dlq", "redrive", "--dry-run")
     assert code == 0
     assert out.splitlines()[0] == f"0 dead letter(s) to redrive to {settings.topic} (dry run)"
+
+
+async def test_dlq_acts_on_every_letter_only_with_yes_and_shows_control_characters_escaped(
+    settings: Settings, producer: AIOKafkaProducer, db: asyncpg.Connection[Any]
+) -> None:
+    """From a script, `dlq redrive` and `dlq purge` without a filter touch nothing unless given
+    `--yes` (they would act on every letter); with a filter they act. `dlq show` and `dlq list`
+    print a letter's control characters escaped (`\\x1b`), never raw: a parked record is
+    anyone's input, and raw escapes could rewrite the operator's terminal."""
+    hostile = "\x1b]0;owned\x07\x1b[2J\u202e"
+    for n in range(2):
+        parked = dead_letter_headers(
+            [("ce_id", f"e{n}".encode()), ("ce_type", b"CommentPosted")],
+            stage="apply",
+            error=f"boom {hostile}",
+            topic=settings.topic,
+            partition=0,
+            offset=n,
+            at=datetime.now(UTC),
+        )
+        value = msgspec.json.encode({"body": hostile})
+        await producer.send_and_wait(settings.dlq_topic, key=b"art", value=value, headers=parked)
+
+    for command in ("redrive", "purge"):
+        code, out, err = await threadlog_from_a_script(settings, "dlq", command)
+        assert code != 0, out
+        assert "--yes" in err
+    code, out, _ = await threadlog_from_a_script(settings, "dlq", "list")
+    assert out.splitlines()[-1] == f"2 dead letter(s) on {settings.dlq_topic}"
+
+    code, out, _ = await threadlog_from_a_script(settings, "dlq", "show", "e0")
+    assert code == 0
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\u202e" not in out
+    assert "\\x1b]0;owned\\x07\\x1b[2J\\u202e" in out
+    code, out, _ = await threadlog_from_a_script(settings, "dlq", "list")
+    assert "\x1b" not in out
+
+    code, out, _ = await threadlog_from_a_script(settings, "dlq", "purge", "e0")
+    assert code == 0, out
+    assert "purged 1" in out
+    code, out, _ = await threadlog_from_a_script(settings, "dlq", "purge", "--yes")
+    assert code == 0, out
+    assert "purged 1" in out
+    letters = await read_dead_letters(settings.kafka_bootstrap_servers, settings.dlq_topic, db)
+    assert [d for d in letters if Filter().matches(d)] == []

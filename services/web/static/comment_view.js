@@ -125,8 +125,10 @@ export function actionForm(kind, comment_id, name) {
             { id: fieldId, name: "reason" },
             ...FLAG_REASONS.map(([value, label]) => el("option", { value, text: label })),
           ),
-          el("label", { for: `${fieldId}-note`, text: "Note (optional)" }),
-          el("input", { id: `${fieldId}-note`, name: "note", maxlength: 2000 }),
+          // "note-" + the id, not fieldId + "-note": comment "a"'s note and the flag field of
+          // a comment named "a-note" would share one element id.
+          el("label", { for: `note-${comment_id}`, text: "Note (optional)" }),
+          el("input", { id: `note-${comment_id}`, name: "note", maxlength: 2000 }),
         ];
   return el(
     "form",

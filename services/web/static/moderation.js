@@ -6,6 +6,12 @@ const enc = encodeURIComponent;
 const signIn = document.getElementById("sign-in");
 const consoleBox = document.getElementById("console");
 const REFRESH_MS = 3000;
+// The console's own lists, found once: comment ids are anyone's input and never element ids,
+// so a comment named "queue-flagged" (or "flagged") cannot stand in for a list.
+const lists = {
+  pending: document.getElementById("queue-pending"),
+  flagged: document.getElementById("queue-flagged"),
+};
 let session = JSON.parse(sessionStorage.getItem("threadlog.moderator") || "null");
 let timer = null;
 
@@ -25,7 +31,11 @@ function queueItem(item) {
   ];
   return el(
     "li",
-    { class: "queue-item", id: `queue-${item.comment_id}` },
+    {
+      class: "queue-item",
+      "data-comment-id": item.comment_id,
+      "data-article-id": item.article_id,
+    },
     el(
       "article",
       { "aria-label": `Comment by ${who}` },
@@ -77,11 +87,17 @@ async function loadQueue() {
   for (const status of ["pending", "flagged"]) {
     const page = await api(`/v1/moderation/queue?status=${status}&limit=100`, { key: session.key });
     seen.push(...page.items);
-    const list = document.getElementById(`queue-${status}`);
-    const focused = document.activeElement?.closest(".queue-item")?.id;
+    const list = lists[status];
+    const focused = list.contains(document.activeElement)
+      ? document.activeElement.closest(".queue-item")?.dataset
+      : null;
     list.replaceChildren(...page.items.map(queueItem));
     if (!page.items.length) list.append(el("li", { class: "hint", text: "Nothing here." }));
-    if (focused) document.getElementById(focused)?.querySelector("button")?.focus();
+    if (focused) {
+      const same = (li) =>
+        li.dataset.commentId === focused.commentId && li.dataset.articleId === focused.articleId;
+      [...list.children].find(same)?.querySelector("button")?.focus();
+    }
     const count = `(${page.items.length}${page.next_cursor ? "+" : ""})`;
     document.getElementById(status === "pending" ? "held-count" : "flagged-count").textContent = count;
   }
