@@ -65,6 +65,14 @@ def _headers(type_: str) -> dict[str, Any]:
                 "type": "string",
                 "description": "Extension: the name of the API key that produced the event.",
             },
+            "ce_recordedtime": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Extension (CloudEvents `recordedtime`): when ingest accepted the"
+                " event into the log. Bans and the edit window go by it; `ce_time` is the"
+                " producer's and is the one shown. Absent on records written before 2026-12-01,"
+                " which go by `ce_time`.",
+            },
             "content-type": {"const": CONTENT_TYPE},
         },
         "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time"],
