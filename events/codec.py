@@ -295,6 +295,10 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
     found = _domain_problems(0, data, None)
     if found:
         raise UndecodableRecord(f"{found[0].field}: {found[0].message}")
+    _check_instants(
+        {"time": context.time, "recordedtime": context.recordedtime}
+        | {f"data.{name}": getattr(data, name) for name in data.__struct_fields__}
+    )
     return Envelope(
         id=context.id,
         type=context.type,
@@ -303,6 +307,21 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
         data=data,
         recordedtime=context.recordedtime,
     )
+
+
+def _check_instants(values: dict[str, object]) -> None:
+    """Every time in a record must be an instant UTC can hold (years 1 to 9999 once converted),
+    or no consumer could store or compare it: `0001-01-01T00:00:00+14:00` is year 0 in UTC.
+    Ingest refuses such times; a record written some other way is undecodable, so every
+    consumer parks or skips it alike instead of failing on it."""
+    for name, value in values.items():
+        if isinstance(value, datetime):
+            try:
+                value.astimezone(UTC)
+            except OverflowError as error:
+                raise UndecodableRecord(
+                    f"{name}: {value.isoformat()} is outside the years UTC can hold"
+                ) from error
 
 
 def encode_json(value: object) -> bytes:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from events import Envelope
 from projections.lifecycle import evolve
 from projections.policy import Policy
-from projections.state import SHOWN, VISIBLE, State
+from projections.state import SHOWN, VISIBLE, Outcome, State
 
 Snapshot = dict[str, list[tuple[object, ...]]]
 """Table name to its rows, as tuples in a fixed column order, sorted."""
@@ -55,6 +55,13 @@ class ReadModels:
         for o in state.outcomes.values():
             self.outcomes[o.event_id] = (o.event_id, o.event_type, o.outcome, o.reason, o.at)
         state.clear_changes()
+
+    def park(self, outcome: Outcome) -> None:
+        """A parked record's event (`projections.parked`): dead-lettered, unless an event of the
+        same id applied before."""
+        if outcome.event_id not in self.seen_ids:
+            o = outcome
+            self.outcomes[o.event_id] = (o.event_id, o.event_type, o.outcome, o.reason, o.at)
 
     def snapshot(self) -> Snapshot:
         """Every table's rows with derived counts, in the column order of `store.snapshot`."""

@@ -8,7 +8,8 @@ from events import Envelope
 from projections.lifecycle import evolve
 from projections.policy import Policy
 from projections.sql_rows import Conn
-from projections.threads_store import load_state, write_state
+from projections.state import Outcome
+from projections.threads_store import load_state, write_parked, write_state
 
 
 class Projection(Protocol):
@@ -24,6 +25,9 @@ class Projection(Protocol):
 
     async def apply(self, conn: Conn, events: Sequence[Envelope]) -> None:
         """Apply `events` (new ones only, in log order) inside the caller's transaction."""
+
+    async def park(self, conn: Conn, outcomes: Sequence[Outcome]) -> None:
+        """Record what became of events whose records were parked (`projections.parked`)."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,10 @@ class Threads:
         for event in events:
             evolve(state, event, self.policy)
         await write_state(conn, state, loaded)
+
+    async def park(self, conn: Conn, outcomes: Sequence[Outcome]) -> None:
+        """Mark parked events `dead_lettered`, unless an event of the same id already applied."""
+        await write_parked(conn, outcomes)
 
 
 TABLES: dict[str, tuple[str, ...]] = {

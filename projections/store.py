@@ -17,6 +17,7 @@ from events.position import APPLIED_CHANNEL
 from projections.memory import Snapshot, normalized
 from projections.registry import BOOKKEEPING, TABLES, VERSIONS, Projection
 from projections.sql_rows import Conn
+from projections.state import Outcome
 from projections.versions import check_versions
 
 TopicPartition = tuple[str, int]
@@ -25,12 +26,14 @@ TABLES_IN_SCHEMA = (*(t for tables in TABLES.values() for t in tables), *BOOKKEE
 
 
 class Positioned(NamedTuple):
-    """A record's place in the log and its event; `envelope` is None for a dead-lettered record."""
+    """A record's place in the log and its event; `envelope` is None for a dead-lettered record,
+    and `parked` then says what became of its event, when the record names one."""
 
     topic: str
     partition: int
     offset: int
     envelope: Envelope | None
+    parked: Outcome | None = None
 
 
 def _sql(name: str) -> str:
@@ -144,10 +147,17 @@ async def apply_batch(
         await check_versions(conn, {p.name: p.version for p in projections}, "in use")
         for projection in projections:
             fresh: dict[str, Envelope] = {}
+            parked: list[Outcome] = []
             for record in records:
                 position = 0 if replay else stored.get((projection.name, record.partition), 0)
-                if record.envelope is not None and record.offset >= position:
+                if record.offset < position:
+                    continue
+                if record.envelope is not None:
                     fresh.setdefault(record.envelope.id, record.envelope)
+                elif record.parked is not None:
+                    parked.append(record.parked)
+            if parked:
+                await projection.park(conn, parked)
             if fresh:
                 new_ids = {
                     row["event_id"]

@@ -23,6 +23,7 @@ from events import (
     CommentVoted,
     Envelope,
 )
+from projections.parked import DEAD_LETTERED
 from projections.sql_rows import Conn, insert_rows, unnest_arrays
 from projections.state import (
     SHOWN,
@@ -32,6 +33,7 @@ from projections.state import (
     CommentKey,
     CommentState,
     Flag,
+    Outcome,
     State,
 )
 
@@ -296,6 +298,20 @@ def _count_deltas(
         article_id, comment_id, _ = vote
         add((article_id, comment_id), 2, state.votes[vote] - loaded.votes.get(vote, 0))
     return per_comment, per_article
+
+
+async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
+    """`dead_lettered` outcomes, over no outcome or an earlier `dead_lettered` one only: what an
+    event of the same id did stands (`projections.parked`)."""
+    updates = ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS if c != "event_id")
+    await insert_rows(
+        conn,
+        "event_outcomes",
+        _OUTCOME_COLUMNS,
+        [tuple(vars(o).values()) for o in outcomes],
+        f"on conflict (event_id) do update set {updates}"
+        f" where event_outcomes.outcome = '{DEAD_LETTERED}'",
+    )
 
 
 async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:

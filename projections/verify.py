@@ -4,11 +4,13 @@ from dataclasses import dataclass
 
 import structlog
 
-from events import UndecodableRecord, decode_record
+from events import Envelope, UndecodableRecord, decode_record
 from projections.digest import differences, digest
 from projections.log_reader import read_range
 from projections.memory import ReadModels
+from projections.parked import parked_outcome
 from projections.sql_rows import Conn
+from projections.state import Outcome
 from projections.store import snapshot, stored_offsets
 from projections.worker import WorkerSettings
 
@@ -37,7 +39,7 @@ async def verify(settings: WorkerSettings, conn: Conn, name: str) -> Verdict:
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         offsets = await stored_offsets(conn, [name], settings.topic)
         rows = await snapshot(conn)
-    events = []
+    events: list[Envelope | Outcome | None] = []
     until = {partition: offset for (_, partition), offset in offsets.items()}
     # A partition the projection never applied has nothing to fold.
     until_all = {p: until.get(p, 0) for p in range(max(until, default=-1) + 1)}
@@ -48,10 +50,22 @@ async def verify(settings: WorkerSettings, conn: Conn, name: str) -> Verdict:
             continue
         try:
             event = decode_record(record.headers, record.value)
-        except UndecodableRecord:
+        except UndecodableRecord as error:
+            # Parked by the worker, which recorded its event as dead-lettered: so does the fold.
+            events.append(parked_outcome(record.headers, record.timestamp, "decode", str(error)))
             continue
         events.append(event)
     fold = ReadModels(settings.policy())
-    fold.fold(events)
+    run: list[Envelope] = []
+    for item in events:
+        if isinstance(item, Envelope):
+            run.append(item)
+            continue
+        fold.fold(run)
+        run = []
+        if item is not None:
+            fold.park(item)
+    fold.fold(run)
     expected = fold.snapshot()
-    return Verdict(digest(rows), digest(expected), len(events), differences(rows, expected))
+    decoded = sum(isinstance(item, Envelope) for item in events)
+    return Verdict(digest(rows), digest(expected), decoded, differences(rows, expected))

@@ -24,6 +24,7 @@ from events.dead_letters import dead_letter_headers
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
+from projections.parked import parked_outcome
 from projections.policy import Policy
 from projections.registry import Projection, build_projections
 from projections.store import Positioned, apply_batch, migrate, seek_positions
@@ -247,6 +248,7 @@ class Worker:
         for tp, messages in batches.items():
             for message in messages:
                 raw[(tp.partition, message.offset)] = message
+                parked = None
                 try:
                     envelope = decode_record(message.headers, message.value)
                 except UndecodableRecord as error:
@@ -255,7 +257,10 @@ class Worker:
                     ):
                         await self._dead_letter(message, "decode", str(error))
                     envelope = None
-                records.append(Positioned(tp.topic, tp.partition, message.offset, envelope))
+                    parked = parked_outcome(
+                        message.headers, message.timestamp, "decode", str(error)
+                    )
+                records.append(Positioned(tp.topic, tp.partition, message.offset, envelope, parked))
             next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
         started = time.monotonic()
         applied = await self._apply(records, next_offsets, raw)
@@ -309,10 +314,12 @@ class Worker:
             except _DATA_ERRORS as error:
                 if len(records) == 1:
                     record = records[0]
-                    await self._dead_letter(
-                        raw[(record.partition, record.offset)], "apply", str(error)
+                    message = raw[(record.partition, record.offset)]
+                    await self._dead_letter(message, "apply", str(error))
+                    outcome = parked_outcome(
+                        message.headers, message.timestamp, "apply", str(error)
                     )
-                    parked = [record._replace(envelope=None)]
+                    parked = [record._replace(envelope=None, parked=outcome)]
                     return await self._apply(parked, next_offsets, raw)
                 log.warning("batch refused; applying record by record", error=str(error))
                 applied = 0

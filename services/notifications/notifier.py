@@ -5,16 +5,18 @@ idempotent (notifications are keyed by recipient and event id, authors by commen
 handled in one transaction, committed before the subscription moves on.
 """
 
-from contextlib import aclosing
+import asyncio
+from contextlib import aclosing, suppress
 
 import asyncpg
 import msgspec
 import structlog
 
 from events import CommentPosted, Envelope
-from events.subscribe import subscribe
+from events.subscribe import Delivery, subscribe
 from services.notifications.rules import notice, target
 from services.notifications.store import Conn, author_of, migrate, remember_author, store_notice
+from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.notifier")
 
@@ -47,31 +49,75 @@ async def handle(conn: Conn, envelope: Envelope) -> bool:
         return True
 
 
-async def run_notifier(settings: NotifierSettings) -> None:
-    """Follow the log from the group's last commit (the start of the log the first time)."""
+_DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, UnicodeError)
+"""PostgreSQL refusing a value: this event can never be stored, however often it is tried."""
+
+
+async def _connect(settings: NotifierSettings) -> Conn:
     conn = await asyncpg.connect(
         settings.database_url,
         timeout=settings.db_timeout_s,
-        server_settings={"application_name": "threadlog-notifier"},
+        server_settings={
+            "application_name": "threadlog-notifier",
+            "search_path": settings.pg_schema,
+        },
     )
+    return conn
+
+
+async def _handle_until_done(settings: NotifierSettings, conn: Conn, delivery: Delivery) -> Conn:
+    """Handle one event: retry what passes (a lost connection) with backoff, skip what never
+    can (a value PostgreSQL refuses), so that one event never stops every later one. Returns the
+    connection to go on with (a new one after a reconnect)."""
+    delay = 0.2
+    while True:
+        try:
+            if await handle(conn, delivery.envelope):
+                log.info(
+                    "notification stored",
+                    event_id=delivery.envelope.id,
+                    position=delivery.position.token(),
+                )
+            return conn
+        except _DATA_ERRORS as error:
+            # The worker parked the event's record when it met the same refusal (one dead letter
+            # per record); a notification is not worth stopping the subscription for.
+            log.error(
+                "skipped an event the notifier cannot store",
+                event_id=delivery.envelope.id,
+                position=delivery.position.token(),
+                error=str(error),
+            )
+            return conn
+        except PG_TRANSIENT as error:
+            log.warning("postgres unavailable; retrying the event", error=str(error), in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            with suppress(Exception):  # the connection may be gone already
+                await conn.close()
+            try:
+                conn = await _connect(settings)
+            except PG_TRANSIENT as again:
+                log.warning("cannot reconnect yet", error=str(again))
+
+
+async def run_notifier(settings: NotifierSettings) -> None:
+    """Follow the log from the group's last commit (the start of the log the first time)."""
+    conn = await _connect(settings)
     try:
         await migrate(conn, settings.pg_schema)
         await conn.execute(f'set search_path to "{settings.pg_schema}"')
         log.info("notifier started", topic=settings.topic, group=settings.group_id)
+        # No dead-letter topic: the projection worker parks every record that is not a valid
+        # event, once; the subscription logs it and goes on.
         deliveries = subscribe(
             settings.kafka_bootstrap_servers,
             settings.topic,
             group=settings.group_id,
             start="earliest",
-            dead_letter_topic=settings.dlq_topic,
         )
         async with aclosing(deliveries):
             async for delivery in deliveries:
-                if await handle(conn, delivery.envelope):
-                    log.info(
-                        "notification stored",
-                        event_id=delivery.envelope.id,
-                        position=delivery.position.token(),
-                    )
+                conn = await _handle_until_done(settings, conn, delivery)
     finally:
         await conn.close()

@@ -177,7 +177,8 @@ async def get_counts(state: State, article_id: FromQuery[list[str]]) -> Counts:
 
 @get("/v1/events/{event_id:str}", summary="What became of an event")
 async def get_event(state: State, event_id: FromPath[str]) -> EventStatus:
-    """pending (not applied yet; also for ids never posted), applied, or rejected with a reason."""
+    """pending (not applied yet; also for ids never posted), applied, rejected with a reason, or
+    dead_lettered (its record was parked: the reason says why; a redrive decides it anew)."""
     async with pool(state).acquire() as conn:
         return await read_event(conn, event_id)
 

@@ -105,7 +105,8 @@ class Counts(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class EventStatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What became of an event: pending (not applied yet, or never seen), applied, rejected."""
+    """What became of an event: pending (not applied yet, or never seen), applied, rejected, or
+    dead_lettered (its record was parked)."""
 
     id: str
     status: str

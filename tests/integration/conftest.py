@@ -15,11 +15,12 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from litestar.testing import AsyncTestClient
 
 from events import Envelope, encode_record
 from projections import Worker
+from projections.log_reader import partitions
 from projections.store import migrate
 from services.auth import create_key
 from services.auth import migrate as migrate_keys
@@ -154,6 +155,18 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
         await asyncio.sleep(0.05)
+
+
+async def records_in(settings: Settings, topic: str | None = None) -> int:
+    """How many records `topic` (the test's event topic by default) holds: its end offsets."""
+    topic = topic or settings.topic
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(await partitions(consumer, topic))
+        return sum(ends.values())
+    finally:
+        await consumer.stop()
 
 
 async def produce(producer: AIOKafkaProducer, topic: str, events: list[Envelope]) -> None:

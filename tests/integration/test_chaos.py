@@ -19,7 +19,6 @@ from typing import Any
 
 import asyncpg
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from litestar.testing import AsyncTestClient
 
@@ -36,7 +35,7 @@ from tests.integration.apply_times import (
     spread,
     write_report,
 )
-from tests.integration.conftest import MakeKey, eventually
+from tests.integration.conftest import MakeKey, eventually, records_in
 from tests.integration.test_crash import start_worker, tail
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
@@ -46,17 +45,6 @@ KILLS = int(os.environ.get("THREADLOG_CHAOS_KILLS", "5"))
 RATE = float(os.environ.get("THREADLOG_CHAOS_RATE", "1000"))
 """Events per second the load generator posts: a steady stream, so kills land mid-stream."""
 BATCH = 50
-
-
-async def end_offsets(settings: Settings) -> int:
-    """Records in the topic: what the workers must have read when they are done."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        partitions = [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
-        return sum((await consumer.end_offsets(partitions)).values())
-    finally:
-        await consumer.stop()
 
 
 async def group_stable(settings: Settings, members: int) -> bool:
@@ -145,7 +133,7 @@ async def test_random_sigkills_of_three_workers_lose_and_double_nothing(
             if not posting.done():
                 posting.cancel()
     posted_s = time.monotonic() - started
-    records = await end_offsets(settings)
+    records = await records_in(settings)
 
     async def caught_up() -> bool:
         done = await db.fetchval(

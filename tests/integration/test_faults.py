@@ -39,8 +39,7 @@ from tests.integration.apply_times import (
     ms,
     write_report,
 )
-from tests.integration.conftest import MakeKey, eventually
-from tests.integration.test_chaos import end_offsets
+from tests.integration.conftest import MakeKey, eventually, records_in
 from tests.integration.test_crash import start_worker, tail
 from threadlog.settings import Settings
 
@@ -169,7 +168,7 @@ async def test_broker_and_database_restarts_lose_and_double_nothing(
         reading.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reading
-        total = await end_offsets(settings)
+        total = await records_in(settings)
 
         async def caught_up() -> bool:
             conn = await asyncpg.connect(settings.database_url)

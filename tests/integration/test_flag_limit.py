@@ -7,11 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from litestar.testing import AsyncTestClient
 
 from services.ingest import create_app as create_ingest_app
-from tests.integration.conftest import MakeKey, eventually
+from tests.integration.conftest import MakeKey, eventually, records_in
 from threadlog.settings import Settings
 
 
@@ -25,19 +24,6 @@ POST = {
     "type": "CommentPosted",
     "data": {"article_id": "art", "comment_id": "c9", "author_id": "ann", "body": "hi"},
 }
-
-
-async def records_in(settings: Settings) -> int:
-    """How many records the test's topic holds: a refused request must append none."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await consumer.start()
-    try:
-        ends = await consumer.end_offsets(
-            [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
-        )
-        return sum(ends.values())
-    finally:
-        await consumer.stop()
 
 
 async def test_flags_past_a_keys_limit_are_429_naming_each_and_appending_nothing(

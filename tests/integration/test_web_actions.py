@@ -20,8 +20,7 @@ from services.auth import create_key, key_in_force
 from services.ingest import create_app as create_ingest_app
 from services.web import WebSettings
 from services.web import create_app as create_web_app
-from tests.integration.conftest import MakeKey
-from tests.integration.test_flag_limit import records_in
+from tests.integration.conftest import MakeKey, records_in
 from tests.servers import ThreadedServer
 from threadlog.settings import ENVIRONMENT, Settings
 
