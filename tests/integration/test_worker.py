@@ -25,6 +25,7 @@ from events import (
 from projections import Policy, Worker, build_projections
 from projections.memory import ReadModels
 from projections.metrics import render
+from projections.state import Outcome
 from projections.store import Positioned, apply_batch, snapshot
 from tests.integration.conftest import eventually, produce
 from tests.strategies import event_logs
@@ -55,6 +56,16 @@ async def applied_offsets(db: asyncpg.Connection[Any], projection: str = "thread
             projection,
         )
     )
+
+
+async def _parked_as_stored(db: asyncpg.Connection[Any], event_id: str, reason: str) -> Outcome:
+    """The event's stored outcome, checked to be `dead_lettered` for `reason` (its start) at the
+    time its record was written (the last minute): what the pure fold must park too."""
+    row = await db.fetchrow("select * from event_outcomes where event_id = $1", event_id)
+    assert row is not None, f"{event_id} has no outcome"
+    assert (row["outcome"], row["reason"][: len(reason)]) == ("dead_lettered", reason)
+    assert abs((datetime.now(UTC) - row["at"]).total_seconds()) < 60
+    return Outcome(**dict(row))
 
 
 async def test_undecodable_records_go_to_the_dead_letter_topic_and_the_worker_goes_on(
@@ -103,7 +114,9 @@ async def test_undecodable_records_go_to_the_dead_letter_topic_and_the_worker_go
     assert "threadlog_dead_letters_unresolved 2" in exposition
     assert worker.stats.oldest_dead_letter_at is not None
     assert "threadlog_dead_letter_oldest_age_seconds " in exposition
+    # The record that names an event (x1) marks it dead-lettered; the one without headers cannot.
     expected = ReadModels()
+    expected.park(await _parked_as_stored(db, "x1", "decode: data: Malformed JSON"))
     expected.fold(events)
     assert await snapshot(db) == expected.snapshot()
 
@@ -143,6 +156,8 @@ async def test_an_event_postgres_refuses_is_dead_lettered_alone(
     assert headers["ce_id"] == poisoned.id.encode()
     expected = ReadModels()
     expected.fold([e for e in events if e is not poisoned])
+    reason = "apply: " + headers["threadlog.dlq.error"].decode()
+    expected.park(await _parked_as_stored(db, poisoned.id, reason))
     assert await snapshot(db) == expected.snapshot()
 
 
