@@ -35,6 +35,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     query_port: int = 8002
     kafka_linger_ms: int = 0
     """How long ingest's producer holds a record for others to join its batch."""
+    ingest_instance_id: str = ""
+    """Ingest's stable name in its Kafka transactional ids (default: the host's name)."""
+    ingest_producers: int = 2
+    """Transactional producers per ingest process, each committing a group of requests."""
     ingest_workers: int = 1
     query_workers: int = 1
     """Processes serving each port (uvicorn workers); each keeps its own pool, page cache, Kafka
@@ -83,6 +87,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             ),
             auth=self.auth(),
             linger_ms=self.kafka_linger_ms,
+            instance_id=self.ingest_instance_id,
+            producers=self.ingest_producers,
         )
 
     def query(self) -> QuerySettings:

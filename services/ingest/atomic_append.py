@@ -1,0 +1,258 @@
+"""Append each request to the log whole or not at all: Kafka transactions with group commit.
+
+A request's records are produced inside a Kafka transaction; readers of the log read committed
+records only (`events.reading.READ_COMMITTED`), so a request the broker refuses halfway (a
+record refused, a broker restart, a timeout) is aborted and nothing of it is ever read.
+
+A producer has one open transaction at a time, and a transaction costs a few round trips to
+the broker however many records it carries. So requests are committed in groups: each lane (a
+transactional producer) takes every request waiting in the queue into one transaction, and
+all of them are acknowledged together or all refused together. While one lane commits, the
+queue fills for the next; several lanes keep the broker busy while each waits on a commit.
+"""
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Final
+
+import msgspec
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
+from aiokafka.structs import RecordMetadata
+
+from services.ingest.record_size import Record
+
+log = structlog.get_logger("threadlog.ingest")
+
+MAX_GROUP_RECORDS: Final = 10_000
+"""Most records in one transaction: bounds how long the requests of a group wait on each other."""
+
+_REFUSED_FOR_SIZE = (MessageSizeTooLargeError, RecordListTooLargeError)
+
+
+class AppendFailed(Exception):
+    """Kafka did not take the request; none of its records is visible to readers."""
+
+
+class NotConnected(AppendFailed):
+    """No producer is connected to Kafka yet (starting, or replacing a broken one)."""
+
+
+class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Where and how the appender produces."""
+
+    kafka_bootstrap_servers: str
+    topic: str
+    transactional_ids: tuple[str, ...]
+    """One per lane; stable across restarts, so that a new producer fences the old one."""
+    timeout_s: float = 10.0
+    linger_ms: int = 0
+    max_request_bytes: int = 1_048_576
+
+
+@dataclass(eq=False)
+class _Request:
+    records: list[Record]
+    done: asyncio.Future[list[RecordMetadata]]
+    committing: bool = False
+    """Set when its transaction's commit began: from then on only Kafka's answer decides."""
+
+
+@dataclass(eq=False)
+class AtomicAppender:
+    """Appends requests to one topic, each atomically; `start()` connects in the background."""
+
+    settings: LogSettings
+    on_refused_for_size: Callable[[], None] = lambda: None
+    """Called when the broker refused a record for its size: the topic's limit changed."""
+    _queue: asyncio.Queue[_Request] = field(default_factory=asyncio.Queue)
+    _producers: dict[str, AIOKafkaProducer] = field(default_factory=dict)
+    _lanes: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def connected(self) -> bool:
+        """Whether some lane has a producer ready to take requests."""
+        return bool(self._producers)
+
+    def any_producer(self) -> AIOKafkaProducer:
+        """A connected producer, for metadata queries; raises NotConnected when there is none."""
+        for producer in self._producers.values():
+            return producer
+        raise NotConnected(f"not connected to Kafka at {self.settings.kafka_bootstrap_servers}")
+
+    def start(self) -> None:
+        """Start every lane; each connects its producer, retrying until Kafka answers."""
+        self._lanes = [
+            asyncio.create_task(self._lane(transactional_id))
+            for transactional_id in self.settings.transactional_ids
+        ]
+
+    async def stop(self) -> None:
+        """Stop the lanes; a transaction still open is aborted by the broker (fenced on restart)."""
+        for lane in self._lanes:
+            lane.cancel()
+        for lane in self._lanes:
+            with suppress(asyncio.CancelledError):
+                await lane
+        for producer in list(self._producers.values()):
+            await producer.stop()
+        self._producers.clear()
+
+    async def append(self, records: list[Record]) -> list[RecordMetadata]:
+        """Append `records` in one transaction (shared with concurrent requests); their metadata
+        in order. Raises AppendFailed when nothing of them was committed."""
+        if not self._producers:
+            raise NotConnected(f"not connected to Kafka at {self.settings.kafka_bootstrap_servers}")
+        request = _Request(records, asyncio.get_running_loop().create_future())
+        self._queue.put_nowait(request)
+        try:
+            return await asyncio.wait_for(asyncio.shield(request.done), self.settings.timeout_s)
+        except TimeoutError:
+            if request.committing:
+                # Kafka decides now; the lane answers within its own timeout of the commit.
+                return await request.done
+            # The lane sees it is done: it skips it, or aborts the transaction it is in.
+            request.done.cancel()
+            raise AppendFailed(
+                f"not acknowledged within {self.settings.timeout_s:g} s; nothing appended"
+            ) from None
+
+    async def _lane(self, transactional_id: str) -> None:
+        producer = await self._connect(transactional_id)
+        while True:
+            group = await self._take_group()
+            if not group:
+                continue
+            try:
+                written = await self._commit(producer, group)
+            except (KafkaError, TimeoutError, _Abandoned) as error:
+                refused = AppendFailed(repr(error))
+                for request in group:
+                    if not request.done.done():
+                        request.done.set_exception(refused)
+                if isinstance(error, _REFUSED_FOR_SIZE):
+                    self.on_refused_for_size()
+                producer = await self._recover(transactional_id, producer, error, group)
+                continue
+            for request, metadata in zip(group, written, strict=True):
+                if not request.done.done():
+                    request.done.set_result(metadata)
+
+    async def _take_group(self) -> list[_Request]:
+        """The next request and every one waiting behind it, up to MAX_GROUP_RECORDS records;
+        requests whose client stopped waiting are left out."""
+        group = [await self._queue.get()]
+        size = len(group[0].records)
+        while not self._queue.empty() and size < MAX_GROUP_RECORDS:
+            request = self._queue.get_nowait()
+            group.append(request)
+            size += len(request.records)
+        return [request for request in group if not request.done.done()]
+
+    async def _commit(
+        self, producer: AIOKafkaProducer, group: list[_Request]
+    ) -> list[list[RecordMetadata]]:
+        topic = self.settings.topic
+        async with asyncio.timeout(self.settings.timeout_s):
+            await producer.begin_transaction()
+            futures = [
+                await producer.send(topic, key=key, value=value, headers=headers)
+                for request in group
+                for key, value, headers in request.records
+            ]
+            flat = await _acknowledged(futures)
+        if any(request.done.done() for request in group):
+            raise _Abandoned("a request of the group timed out before its commit")
+        for request in group:
+            request.committing = True
+        async with asyncio.timeout(self.settings.timeout_s):
+            await producer.commit_transaction()
+        written, start = [], 0
+        for request in group:
+            written.append(flat[start : start + len(request.records)])
+            start += len(request.records)
+        return written
+
+    async def _recover(
+        self,
+        transactional_id: str,
+        producer: AIOKafkaProducer,
+        error: Exception,
+        group: list[_Request],
+    ) -> AIOKafkaProducer:
+        """Abort the failed transaction and keep the producer, or, when it cannot abort (its
+        state is lost, it was fenced, the commit's outcome is unknown), replace it: a new
+        producer with the same transactional id makes the broker abort what the old one left."""
+        log.warning(
+            "transaction failed; its requests get 503",
+            error=repr(error),
+            requests=len(group),
+            transactional_id=transactional_id,
+        )
+        if not any(request.committing for request in group):
+            try:
+                async with asyncio.timeout(self.settings.timeout_s):
+                    await producer.abort_transaction()
+                return producer
+            except Exception as abort_error:
+                # Any failure to abort (aiokafka asserts on states it cannot leave): replace it.
+                log.warning("could not abort; replacing the producer", error=repr(abort_error))
+        self._producers.pop(transactional_id, None)
+        with suppress(Exception):  # it is broken; stopping it only releases its connections
+            await asyncio.wait_for(producer.stop(), self.settings.timeout_s)
+        return await self._connect(transactional_id)
+
+    async def _connect(self, transactional_id: str) -> AIOKafkaProducer:
+        """A started transactional producer, retrying with backoff until Kafka answers."""
+        s = self.settings
+        delay = 0.2
+        while True:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=s.kafka_bootstrap_servers,
+                acks="all",
+                enable_idempotence=True,
+                transactional_id=transactional_id,
+                # An open transaction of a process that died holds back every read_committed
+                # reader of its partitions until the broker aborts it: keep that short.
+                transaction_timeout_ms=int(3 * s.timeout_s * 1000),
+                linger_ms=s.linger_ms,
+                max_request_size=s.max_request_bytes,
+                request_timeout_ms=int(s.timeout_s * 1000),
+            )
+            try:
+                await producer.start()
+            except KafkaError as error:
+                await producer.stop()
+                log.warning(
+                    "kafka not reachable; retrying",
+                    kafka=s.kafka_bootstrap_servers,
+                    error=repr(error),
+                    in_s=delay,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            self._producers[transactional_id] = producer
+            log.info(
+                "ingest connected",
+                kafka=s.kafka_bootstrap_servers,
+                topic=s.topic,
+                transactional_id=transactional_id,
+            )
+            return producer
+
+
+async def _acknowledged(futures: list[asyncio.Future[RecordMetadata]]) -> list[RecordMetadata]:
+    """Every record's metadata, or the first error once all have answered (none left unread)."""
+    answers = await asyncio.gather(*futures, return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return [answer for answer in answers if isinstance(answer, RecordMetadata)]
+
+
+class _Abandoned(Exception):
+    """A request of the group stopped waiting before the commit; the group is aborted."""
