@@ -20,7 +20,12 @@ from typing import Final
 import msgspec
 import structlog
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordListTooLargeError
+from aiokafka.errors import (
+    KafkaError,
+    MessageSizeTooLargeError,
+    ProducerFenced,
+    RecordListTooLargeError,
+)
 from aiokafka.structs import RecordMetadata
 
 from services.ingest.record_size import Record
@@ -71,6 +76,8 @@ class AtomicAppender:
     _queue: asyncio.Queue[_Request] = field(default_factory=asyncio.Queue)
     _producers: dict[str, AIOKafkaProducer] = field(default_factory=dict)
     _lanes: list[asyncio.Task[None]] = field(default_factory=list)
+    _retiring: set[asyncio.Task[None]] = field(default_factory=set)
+    """Replaced producers being stopped, held so that their tasks are not collected."""
 
     @property
     def connected(self) -> bool:
@@ -100,6 +107,7 @@ class AtomicAppender:
         for producer in list(self._producers.values()):
             await producer.stop()
         self._producers.clear()
+        await asyncio.gather(*self._retiring, return_exceptions=True)
 
     async def append(self, records: list[Record]) -> list[RecordMetadata]:
         """Append `records` in one transaction (shared with concurrent requests); their metadata
@@ -128,7 +136,10 @@ class AtomicAppender:
                 continue
             try:
                 written = await self._commit(producer, group)
-            except (KafkaError, TimeoutError, _Abandoned) as error:
+            except Exception as error:
+                # Whatever failed (Kafka, a timeout, aiokafka's state checks), the group's
+                # requests get 503 and the lane carries on: it must never die with the process
+                # still taking requests.
                 refused = AppendFailed(repr(error))
                 for request in group:
                     if not request.done.done():
@@ -192,6 +203,12 @@ class AtomicAppender:
             requests=len(group),
             transactional_id=transactional_id,
         )
+        if isinstance(error, ProducerFenced):
+            log.warning(
+                "fenced: a newer producer took this transactional id. If this repeats, two live"
+                " ingest processes share THREADLOG_INGEST_INSTANCE_ID; give each its own",
+                transactional_id=transactional_id,
+            )
         if not any(request.committing for request in group):
             try:
                 async with asyncio.timeout(self.settings.timeout_s):
@@ -201,8 +218,11 @@ class AtomicAppender:
                 # Any failure to abort (aiokafka asserts on states it cannot leave): replace it.
                 log.warning("could not abort; replacing the producer", error=repr(abort_error))
         self._producers.pop(transactional_id, None)
-        with suppress(Exception):  # it is broken; stopping it only releases its connections
-            await asyncio.wait_for(producer.stop(), self.settings.timeout_s)
+        # Stopped in the background: against a broker that is down, stopping takes its timeout,
+        # and the new producer fences the old one anyway.
+        retiring = asyncio.create_task(_retire(producer, self.settings.timeout_s))
+        self._retiring.add(retiring)
+        retiring.add_done_callback(self._retiring.discard)
         return await self._connect(transactional_id)
 
     async def _connect(self, transactional_id: str) -> AIOKafkaProducer:
@@ -243,6 +263,12 @@ class AtomicAppender:
                 transactional_id=transactional_id,
             )
             return producer
+
+
+async def _retire(producer: AIOKafkaProducer, timeout_s: float) -> None:
+    """Stop a broken producer; it only releases its connections, so a failure is ignored."""
+    with suppress(Exception):
+        await asyncio.wait_for(producer.stop(), timeout_s)
 
 
 async def _acknowledged(futures: list[asyncio.Future[RecordMetadata]]) -> list[RecordMetadata]:

@@ -3,6 +3,7 @@ anything is produced, and what the broker refuses mid-request leaves nothing a r
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 import asyncpg
@@ -185,3 +186,33 @@ async def test_the_refused_limit_is_learnt_for_the_next_request(
     [detail] = (await ingest.post("/v1/events", json=events)).json()["error"]["details"]
     assert (detail["index"], detail["field"]) == (1, "data.body")
     assert await committed_records(settings) == []
+
+
+async def test_a_fenced_producer_is_replaced_and_ingest_appends_again(
+    ingest: Client, settings: Settings
+) -> None:
+    """When another producer starts under ingest's transactional ids (a restarted process under
+    the same name fences its zombie this way), ingest's requests get 503, never a 500 and never
+    a 202 for a request that was not committed, and ingest replaces its producers by itself."""
+    host = socket.gethostname()
+    for lane in range(settings.ingest_producers):
+        intruder = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            transactional_id=f"threadlog-ingest.{settings.topic}.{host}.0.{lane}",
+        )
+        await intruder.start()
+        try:
+            await intruder.begin_transaction()
+            await intruder.abort_transaction()
+        finally:
+            await intruder.stop()
+    answers: list[int] = []
+
+    async def appended() -> bool:
+        response = await ingest.post("/v1/events", json=[published(f"e{len(answers)}", "a-f")])
+        answers.append(response.status_code)
+        return response.status_code == 202
+
+    await eventually(appended, what="ingest to append again after being fenced")
+    assert set(answers[:-1]) <= {503}, answers
+    assert len(await committed_records(settings)) == 1
