@@ -1,5 +1,6 @@
-"""The ingest scenarios of the suite alone, repeated: one event per POST at c32, batches of 100
-at c8, on a worker and one ingest process; the median of the rounds.
+"""The ingest scenarios of the suite alone, repeated: one event per POST at c1, c8 and c32,
+batches of 100 at c8, and freshness at 200 posts/s (202 to served), on a worker, one ingest and
+the query processes; the median of the rounds.
 
     python -m bench.ingest [--seconds 3] [--rounds 3]
 
@@ -15,6 +16,7 @@ from typing import Any
 
 from bench import wrk
 from bench.stack import Stack, bench_settings, wait_caught_up
+from bench.suite import _freshness  # the suite's own measure, so both report the same thing
 
 
 def _median(loads: list[dict[str, Any]], figure: str) -> float:
@@ -25,28 +27,33 @@ async def run(seconds: float, rounds: int) -> dict[str, Any]:
     """The median rate and p99 of each scenario over `rounds` rounds, and the catch-up time."""
     stack = Stack(bench_settings("ingest"))
     await stack.prepare()
-    stack.start("worker", "ingest")
-    single: list[dict[str, Any]] = []
-    batch: list[dict[str, Any]] = []
+    stack.start("worker", "ingest", "query")
+    loads: dict[str, list[dict[str, Any]]] = {"c1": [], "c8": [], "c32": [], "batch100": []}
+    fresh: list[dict[str, Any]] = []
     try:
+        url, key = stack.settings.ingest_url, stack.key
         for _ in range(rounds):
-            url, key = stack.settings.ingest_url, stack.key
-            single.append(wrk.post(url, "threadlog", 32, seconds, 1, key).as_dict())
-            batch.append(wrk.post(url, "threadlog", 8, seconds, 100, key).as_dict())
+            for concurrency in (1, 8, 32):
+                load = wrk.post(url, "threadlog", concurrency, seconds, 1, key)
+                loads[f"c{concurrency}"].append(load.as_dict())
+            loads["batch100"].append(wrk.post(url, "threadlog", 8, seconds, 100, key).as_dict())
+            await wait_caught_up(stack.settings)
+            fresh.append(await _freshness(stack, 200, int(seconds)))
         applied_in_s = await wait_caught_up(stack.settings)
     finally:
         stack.stop()
         await stack.drop()
-    return {
-        "rounds": rounds,
-        "single_c32_req_per_s": _median(single, "rate_per_s"),
-        "single_c32_p99_ms": _median(single, "p99_ms"),
-        "single_non2xx": sum(int(load["non2xx"]) for load in single),
-        "batch100_c8_events_per_s": round(_median(batch, "rate_per_s") * 100),
-        "batch100_c8_p99_ms": _median(batch, "p99_ms"),
-        "batch_non2xx": sum(int(load["non2xx"]) for load in batch),
-        "backlog_applied_in_s": round(applied_in_s, 1),
-    }
+    figures: dict[str, Any] = {"rounds": rounds}
+    for name, runs in loads.items():
+        scale = 100 if name == "batch100" else 1
+        figures[f"{name}_per_s"] = round(_median(runs, "rate_per_s") * scale)
+        figures[f"{name}_p50_ms"] = _median(runs, "p50_ms")
+        figures[f"{name}_p99_ms"] = _median(runs, "p99_ms")
+        figures[f"{name}_non2xx"] = sum(int(load["non2xx"]) for load in runs)
+    figures["freshness_p50_ms"] = _median(fresh, "p50_ms")
+    figures["freshness_p99_ms"] = _median(fresh, "p99_ms")
+    figures["backlog_applied_in_s"] = round(applied_in_s, 1)
+    return figures
 
 
 def main() -> None:

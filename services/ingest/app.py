@@ -2,13 +2,11 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
 import structlog
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from litestar import Litestar, Request, post
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -34,12 +32,7 @@ from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
 from services.ingest import producer_identity
 from services.ingest.atomic_append import AppendFailed, AtomicAppender, LogSettings, NotConnected
-from services.ingest.record_size import (
-    BROKER_DEFAULT_MAX_MESSAGE_BYTES,
-    Record,
-    oversized,
-    topic_max_message_bytes,
-)
+from services.ingest.record_size import Record, RecordLimit, oversized
 from services.ingest.request_schema import EventsOperation
 
 log = structlog.get_logger("threadlog.ingest")
@@ -93,33 +86,6 @@ def _unavailable(settings: IngestSettings, why: str) -> ApiError:
     )
 
 
-async def _read_record_limit(state: State, settings: IngestSettings) -> None:
-    """Learn the topic's record size limit from the broker, retrying until it answers."""
-    delay = 0.2
-    while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-        try:
-            await admin.start()
-            topic_limit = await topic_max_message_bytes(admin, settings.topic)
-        except KafkaError as error:
-            log.warning("could not read the topic's record size limit", error=repr(error))
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        finally:
-            await admin.close()
-        state.record_limit = min(topic_limit, settings.max_request_bytes)
-        log.info("record size limit", topic=settings.topic, bytes=state.record_limit)
-        return
-
-
-def _reread_record_limit(state: State, settings: IngestSettings) -> None:
-    """The broker refused a record for its size: its limit changed since we read it."""
-    reading: asyncio.Task[None] | None = state.reading_limit
-    if reading is None or reading.done():
-        state.reading_limit = asyncio.create_task(_read_record_limit(state, settings))
-
-
 def _scope_name(envelope: Envelope) -> str:
     """The name a scope is looked up by: the type, except that removing someone else's comment
     is a moderator's act."""
@@ -157,7 +123,8 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
         # can trace a flood to its key (the name; the key is never stored).
         headers.append(("ce_producerkey", producer_key.name.encode()))
         records.append((key, value, headers))
-    too_large = oversized(envelopes, records, state.record_limit)
+    record_limit: RecordLimit = state.record_limit
+    too_large = oversized(envelopes, records, record_limit.bytes)
     if too_large:
         raise ApiError(
             422,
@@ -206,8 +173,10 @@ def create_app(settings: IngestSettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         state = app.state
         identity = producer_identity.claim(settings.topic, settings.instance_id)
-        state.record_limit = min(BROKER_DEFAULT_MAX_MESSAGE_BYTES, settings.max_request_bytes)
-        state.reading_limit = asyncio.create_task(_read_record_limit(state, settings))
+        state.record_limit = RecordLimit(
+            settings.kafka_bootstrap_servers, settings.topic, settings.max_request_bytes
+        )
+        state.record_limit.refresh()
         state.appender = AtomicAppender(
             LogSettings(
                 kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
@@ -217,16 +186,13 @@ def create_app(settings: IngestSettings) -> Litestar:
                 linger_ms=settings.linger_ms,
                 max_request_bytes=settings.max_request_bytes,
             ),
-            on_refused_for_size=lambda: _reread_record_limit(state, settings),
+            on_refused_for_size=state.record_limit.refresh,
         )
         state.appender.start()
         try:
             yield
         finally:
-            reading: asyncio.Task[None] = state.reading_limit
-            reading.cancel()
-            with suppress(asyncio.CancelledError):
-                await reading
+            await state.record_limit.stop()
             await state.appender.stop()
             identity.release()
 

@@ -194,9 +194,11 @@ class AtomicAppender:
         error: Exception,
         group: list[_Request],
     ) -> AIOKafkaProducer:
-        """Abort the failed transaction and keep the producer, or, when it cannot abort (its
-        state is lost, it was fenced, the commit's outcome is unknown), replace it: a new
-        producer with the same transactional id makes the broker abort what the old one left."""
+        """After a failure the producer is known to survive (a record refused, a request
+        abandoned, a timeout), abort the transaction and keep the producer. After any other
+        (its sequence state lost in a broker restart, fenced, the commit's outcome unknown), or
+        when the abort fails, replace it: a new producer with the same transactional id makes
+        the broker abort what the old one left open."""
         log.warning(
             "transaction failed; its requests get 503",
             error=repr(error),
@@ -209,7 +211,8 @@ class AtomicAppender:
                 " ingest processes share THREADLOG_INGEST_INSTANCE_ID; give each its own",
                 transactional_id=transactional_id,
             )
-        if not any(request.committing for request in group):
+        survivable = isinstance(error, (*_REFUSED_FOR_SIZE, _Abandoned, TimeoutError))
+        if survivable and not any(request.committing for request in group):
             try:
                 async with asyncio.timeout(self.settings.timeout_s):
                     await producer.abort_transaction()

@@ -5,14 +5,20 @@ over its `max_request_size`. Found only while producing, either would fail a req
 through; ingest checks every record against both before it produces anything.
 """
 
+import asyncio
 from collections.abc import Sequence
+from contextlib import suppress
 
 import msgspec
+import structlog
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
 from events import Envelope, Problem
+
+log = structlog.get_logger("threadlog.ingest")
 
 BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
 """Kafka's default `message.max.bytes`, for a topic whose limit cannot be read."""
@@ -32,6 +38,49 @@ async def topic_max_message_bytes(admin: AIOKafkaAdminClient, topic: str) -> int
                 if name == "max.message.bytes" and value is not None:
                     return int(value)
     return BROKER_DEFAULT_MAX_MESSAGE_BYTES
+
+
+class RecordLimit:
+    """The largest record the log takes: the lower of the topic's limit, read from the broker
+    at start and again after the broker refused a record for its size (its limit changed), and
+    the producer's request size. Until the broker answers, the broker's default."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, max_request_bytes: int) -> None:
+        self._servers = bootstrap_servers
+        self._topic = topic
+        self._max_request_bytes = max_request_bytes
+        self.bytes = min(BROKER_DEFAULT_MAX_MESSAGE_BYTES, max_request_bytes)
+        self._reading: asyncio.Task[None] | None = None
+
+    def refresh(self) -> None:
+        """Read the topic's limit again in the background, unless a read is under way."""
+        if self._reading is None or self._reading.done():
+            self._reading = asyncio.create_task(self._read())
+
+    async def stop(self) -> None:
+        """Stop a read under way."""
+        if self._reading is not None:
+            self._reading.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._reading
+
+    async def _read(self) -> None:
+        delay = 0.2
+        while True:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self._servers)
+            try:
+                await admin.start()
+                topic_limit = await topic_max_message_bytes(admin, self._topic)
+            except KafkaError as error:
+                log.warning("could not read the topic's record size limit", error=repr(error))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+                continue
+            finally:
+                await admin.close()
+            self.bytes = min(topic_limit, self._max_request_bytes)
+            log.info("record size limit", topic=self._topic, bytes=self.bytes)
+            return
 
 
 def record_bytes(record: Record) -> int:
