@@ -38,7 +38,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     ingest_instance_id: str = ""
     """Ingest's stable name in its Kafka transactional ids (default: the host's name)."""
     ingest_producers: int = 2
-    """Transactional producers per ingest process, each committing a group of requests."""
+    """Transactional producers per ingest process, taking turns at committing the requests
+    waiting (one transaction open at a time)."""
     ingest_workers: int = 1
     query_workers: int = 1
     """Processes serving each port (uvicorn workers); each keeps its own pool, page cache, Kafka

@@ -55,7 +55,7 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     """This ingest's stable name in its transactional ids (default: the host's name); see
     services/ingest/producer_identity.py."""
     producers: int = 2
-    """Transactional producers per process: each commits one group of requests at a time."""
+    """Transactional producers per process, taking turns (see services/ingest/atomic_append.py)."""
     max_request_bytes: int = 1_048_576
     """The producer's largest request, so also its largest record."""
 
