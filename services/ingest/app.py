@@ -31,7 +31,8 @@ from services.auth import (
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
 from services.ingest import producer_identity
-from services.ingest.atomic_append import AppendFailed, AtomicAppender, LogSettings, NotConnected
+from services.ingest.atomic_append import AppendFailed, AtomicAppender, NotConnected
+from services.ingest.producers import LogSettings
 from services.ingest.record_size import Record, RecordLimit, oversized
 from services.ingest.request_schema import EventsOperation
 

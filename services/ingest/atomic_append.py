@@ -13,6 +13,9 @@ turns: a producer's next transaction cannot add partitions until the broker has 
 markers of its last one, and aiokafka backs off 20 ms when it tries (measured: 65 requests/s
 at concurrency 1 with one producer, 777/s with two taking turns); more groups open at once
 made smaller groups and cost more per request (1,077 against 1,480 requests/s at c8).
+
+A request of a single event skips all this (services/ingest/single_record.py): one record is
+appended whole or not at all without a transaction.
 """
 
 import asyncio
@@ -21,18 +24,18 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Final
 
-import msgspec
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import (
-    KafkaError,
     MessageSizeTooLargeError,
     ProducerFenced,
     RecordListTooLargeError,
 )
 from aiokafka.structs import RecordMetadata
 
+from services.ingest.producers import LogSettings, connect, retire
 from services.ingest.record_size import Record
+from services.ingest.single_record import SingleRecordProducer
 
 log = structlog.get_logger("threadlog.ingest")
 
@@ -48,18 +51,6 @@ class AppendFailed(Exception):
 
 class NotConnected(AppendFailed):
     """No producer is connected to Kafka yet (starting, or replacing a broken one)."""
-
-
-class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Where and how the appender produces."""
-
-    kafka_bootstrap_servers: str
-    topic: str
-    transactional_ids: tuple[str, ...]
-    """One per lane; stable across restarts, so that a new producer fences the old one."""
-    timeout_s: float = 10.0
-    linger_ms: int = 0
-    max_request_bytes: int = 1_048_576
 
 
 @dataclass(eq=False)
@@ -82,8 +73,13 @@ class AtomicAppender:
     _lanes: list[asyncio.Task[None]] = field(default_factory=list)
     _turn: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by the lane whose transaction is open: one at a time, the lanes taking turns."""
+    _single: SingleRecordProducer = field(init=False)
+    """For requests of one event: one record needs no transaction to be appended whole."""
     _retiring: set[asyncio.Task[None]] = field(default_factory=set)
     """Replaced producers being stopped, held so that their tasks are not collected."""
+
+    def __post_init__(self) -> None:
+        self._single = SingleRecordProducer(self.settings)
 
     @property
     def connected(self) -> bool:
@@ -98,6 +94,7 @@ class AtomicAppender:
 
     def start(self) -> None:
         """Start every lane; each connects its producer, retrying until Kafka answers."""
+        self._single.start()
         self._lanes = [
             asyncio.create_task(self._lane(transactional_id))
             for transactional_id in self.settings.transactional_ids
@@ -114,12 +111,21 @@ class AtomicAppender:
             await producer.stop()
         self._producers.clear()
         await asyncio.gather(*self._retiring, return_exceptions=True)
+        await self._single.stop()
 
     async def append(self, records: list[Record]) -> list[RecordMetadata]:
         """Append `records` in one transaction (shared with concurrent requests); their metadata
         in order. Raises AppendFailed when nothing of them was committed."""
         if not self._producers:
             raise NotConnected(f"not connected to Kafka at {self.settings.kafka_bootstrap_servers}")
+        single = self._single.producer
+        if len(records) == 1 and single is not None:
+            try:
+                return [await self._single.append(single, records[0])]
+            except Exception as error:
+                if isinstance(error, _REFUSED_FOR_SIZE):
+                    self.on_refused_for_size()
+                raise AppendFailed(repr(error)) from error
         request = _Request(records, asyncio.get_running_loop().create_future())
         self._queue.put_nowait(request)
         try:
@@ -234,55 +240,15 @@ class AtomicAppender:
         self._producers.pop(transactional_id, None)
         # Stopped in the background: against a broker that is down, stopping takes its timeout,
         # and the new producer fences the old one anyway.
-        retiring = asyncio.create_task(_retire(producer, self.settings.timeout_s))
+        retiring = asyncio.create_task(retire(producer, self.settings.timeout_s))
         self._retiring.add(retiring)
         retiring.add_done_callback(self._retiring.discard)
         return await self._connect(transactional_id)
 
     async def _connect(self, transactional_id: str) -> AIOKafkaProducer:
-        """A started transactional producer, retrying with backoff until Kafka answers."""
-        s = self.settings
-        delay = 0.2
-        while True:
-            producer = AIOKafkaProducer(
-                bootstrap_servers=s.kafka_bootstrap_servers,
-                acks="all",
-                enable_idempotence=True,
-                transactional_id=transactional_id,
-                # An open transaction of a process that died holds back every read_committed
-                # reader of its partitions until the broker aborts it: keep that short.
-                transaction_timeout_ms=int(3 * s.timeout_s * 1000),
-                linger_ms=s.linger_ms,
-                max_request_size=s.max_request_bytes,
-                request_timeout_ms=int(s.timeout_s * 1000),
-            )
-            try:
-                await producer.start()
-            except KafkaError as error:
-                await producer.stop()
-                log.warning(
-                    "kafka not reachable; retrying",
-                    kafka=s.kafka_bootstrap_servers,
-                    error=repr(error),
-                    in_s=delay,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
-                continue
-            self._producers[transactional_id] = producer
-            log.info(
-                "ingest connected",
-                kafka=s.kafka_bootstrap_servers,
-                topic=s.topic,
-                transactional_id=transactional_id,
-            )
-            return producer
-
-
-async def _retire(producer: AIOKafkaProducer, timeout_s: float) -> None:
-    """Stop a broken producer; it only releases its connections, so a failure is ignored."""
-    with suppress(Exception):
-        await asyncio.wait_for(producer.stop(), timeout_s)
+        producer = await connect(self.settings, transactional_id)
+        self._producers[transactional_id] = producer
+        return producer
 
 
 async def _acknowledged(futures: list[asyncio.Future[RecordMetadata]]) -> list[RecordMetadata]:
