@@ -1,6 +1,6 @@
 """The ingest scenarios of the suite alone, repeated: one event per POST at c1, c8 and c32,
-batches of 100 at c8, and freshness at 200 posts/s (202 to served), on a worker, one ingest and
-the query processes; the median of the rounds.
+batches of 100 at c8, and freshness at 200 posts/s (202 to served, once, on a caught-up
+worker), on a worker, one ingest and the query processes; the median of the rounds.
 
     python -m bench.ingest [--seconds 3] [--rounds 3]
 
@@ -37,9 +37,9 @@ async def run(seconds: float, rounds: int) -> dict[str, Any]:
                 load = wrk.post(url, "threadlog", concurrency, seconds, 1, key)
                 loads[f"c{concurrency}"].append(load.as_dict())
             loads["batch100"].append(wrk.post(url, "threadlog", 8, seconds, 100, key).as_dict())
-            await wait_caught_up(stack.settings)
-            fresh.append(await _freshness(stack, 200, int(seconds)))
         applied_in_s = await wait_caught_up(stack.settings)
+        # Once: the suite's measure posts the same comment ids each time it runs.
+        fresh.append(await _freshness(stack, 200, int(seconds)))
     finally:
         stack.stop()
         await stack.drop()
