@@ -36,6 +36,7 @@ from events.dead_letters import dead_letter_headers
 from events.envelope import Envelope
 from events.position import Position
 from events.problems import UndecodableRecord
+from events.reading import READ_COMMITTED
 
 # The standard library's logger: events must not depend on the app's logging setup (structlog
 # configured by threadlog.logs renders it like every other line).
@@ -110,6 +111,7 @@ async def subscribe(
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset=start if isinstance(start, str) else "earliest",
+        isolation_level=READ_COMMITTED,
     )
     producer = (
         AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")

@@ -5,6 +5,8 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from events.reading import READ_COMMITTED
+
 
 async def partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     """Every partition of `topic`, from fresh metadata."""
@@ -25,7 +27,10 @@ async def read_range(
     """Records of `topic` from `start` (default: the beginning) up to `until` (default: the end
     at the time of the call), partition by partition's order, one batch at a time."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        group_id=None,
+        isolation_level=READ_COMMITTED,
     )
     await consumer.start()
     try:

@@ -21,6 +21,7 @@ from aiokafka.structs import ConsumerRecord
 
 from events import UndecodableRecord, decode_record
 from events.dead_letters import dead_letter_headers
+from events.reading import READ_COMMITTED
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
@@ -129,6 +130,7 @@ class Worker:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            isolation_level=READ_COMMITTED,
         )
         if s.standalone:
             await self._consumer.start()

@@ -38,6 +38,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     query_port: int = 8002
     kafka_linger_ms: int = 0
     """How long ingest's producer holds a record for others to join its batch."""
+    ingest_instance_id: str = ""
+    """Ingest's stable name in its Kafka transactional ids (default: the host's name)."""
+    ingest_producers: int = 2
+    """Transactional producers per ingest process, taking turns at committing the requests
+    waiting (one transaction open at a time)."""
     ingest_workers: int = 1
     query_workers: int = 1
     """Processes serving each port (uvicorn workers); each keeps its own pool, page cache, Kafka
@@ -115,6 +120,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             auth=self.auth(),
             linger_ms=self.kafka_linger_ms,
             flag_limit_per_min=self.flag_limit_per_min,
+            instance_id=self.ingest_instance_id,
+            producers=self.ingest_producers,
         )
 
     def query(self) -> QuerySettings:

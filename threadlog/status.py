@@ -9,10 +9,12 @@ import asyncpg
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from events.reading import READ_COMMITTED
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.registry import VERSIONS
 from projections.store import migrate_operations, stored_offsets
+from threadlog.log_end import committed_ends
 from threadlog.settings import Settings
 
 
@@ -73,12 +75,16 @@ async def _oldest_unapplied_ms(
 async def collect(settings: Settings, conn: "asyncpg.Connection[Any]") -> Status:
     """One sample of every projection's position against the log, and the dead letters."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=None, enable_auto_commit=False
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level=READ_COMMITTED,
     )
     await consumer.start()
     try:
         tps = await partitions(consumer, settings.topic)
-        ends = await consumer.end_offsets(tps)
+        # Not the end offsets: transaction markers lie past the last record a reader applies.
+        ends = await committed_ends(consumer, tps)
         stored = await stored_offsets(conn, list(VERSIONS), settings.topic)
         versions = {
             r["projection"]: r["version"]

@@ -2,20 +2,11 @@
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, suppress
+from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
 import structlog
-from aiokafka import AIOKafkaProducer
-from aiokafka.errors import (
-    InvalidProducerEpoch,
-    KafkaError,
-    OutOfOrderSequenceNumber,
-    ProducerClosed,
-    ProducerFenced,
-    UnknownProducerId,
-)
 from litestar import Litestar, Request, post
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -39,7 +30,11 @@ from services.auth import (
 )
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
+from services.ingest import producer_identity
+from services.ingest.atomic_append import AppendFailed, AtomicAppender, NotConnected
 from services.ingest.flag_limit import FlagLimit
+from services.ingest.producers import LogSettings
+from services.ingest.record_size import Record, RecordLimit, oversized
 from services.ingest.request_schema import EventsOperation
 
 log = structlog.get_logger("threadlog.ingest")
@@ -60,6 +55,13 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     (2 ms halved the single-post rate at concurrency 8: 1,878 against 3,888 req/s)."""
     flag_limit_per_min: float = 60.0
     """CommentFlagged events one key may post a minute (see flag_limit.py); 0: no limit."""
+    instance_id: str = ""
+    """This ingest's stable name in its transactional ids (default: the host's name); see
+    services/ingest/producer_identity.py."""
+    producers: int = 2
+    """Transactional producers per process, taking turns (see services/ingest/atomic_append.py)."""
+    max_request_bytes: int = 1_048_576
+    """The producer's largest request, so also its largest record."""
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -78,71 +80,14 @@ class AcceptedEvents(msgspec.Struct, frozen=True):
     accepted: list[Accepted]
 
 
-def _producer(state: State) -> AIOKafkaProducer:
-    producer: AIOKafkaProducer | None = state.producer
-    if producer is None:
-        settings: IngestSettings = state.settings
-        raise ApiError(
-            503,
-            "kafka_unavailable",
-            f"Not connected to Kafka at {settings.kafka_bootstrap_servers} yet; nothing was"
-            " appended. Retry shortly.",
-            headers={"Retry-After": "1"},
-        )
-    return producer
-
-
-async def _connect(state: State, settings: IngestSettings) -> None:
-    """Connect the producer, retrying, so that ingest can start before Kafka does."""
-    delay = 0.2
-    while True:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            acks="all",
-            enable_idempotence=True,
-            linger_ms=settings.linger_ms,
-            request_timeout_ms=int(settings.produce_timeout_s * 1000),
-        )
-        try:
-            await producer.start()
-        except KafkaError as error:
-            await producer.stop()
-            log.warning(
-                "kafka not reachable; retrying",
-                kafka=settings.kafka_bootstrap_servers,
-                error=repr(error),
-                in_s=delay,
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
-            continue
-        state.producer = producer
-        log.info("ingest connected", kafka=settings.kafka_bootstrap_servers, topic=settings.topic)
-        return
-
-
-_PRODUCER_STATE_LOST = (
-    OutOfOrderSequenceNumber,
-    UnknownProducerId,
-    InvalidProducerEpoch,
-    ProducerFenced,
-    ProducerClosed,
-)
-"""Errors after which an idempotent producer never succeeds again (seen after a broker restart):
-only a new producer, with a new producer id, can append. aiokafka does not reset it itself."""
-
-
-def _replace_producer(state: State, settings: IngestSettings, broken: AIOKafkaProducer) -> None:
-    """Retire `broken` and connect a new producer in the background; meanwhile requests get 503.
-
-    Whatever `broken` may still deliver is harmless: clients retry with the same event ids."""
-    if state.producer is not broken:
-        return  # another request already replaced it
-    state.producer = None
-    log.warning("replacing the Kafka producer: its sequence state is lost")
-    state.connecting = asyncio.create_task(_connect(state, settings))
-    retiring = asyncio.create_task(broken.stop())
-    state.retiring = retiring  # held so the task is not collected before it ends
+def _unavailable(settings: IngestSettings, why: str) -> ApiError:
+    return ApiError(
+        503,
+        "kafka_unavailable",
+        f"Kafka at {settings.kafka_bootstrap_servers} {why}; nothing of the request was appended."
+        " Retry the same request.",
+        headers={"Retry-After": "1"},
+    )
 
 
 def _scope_name(envelope: Envelope) -> str:
@@ -176,30 +121,32 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
         ) from error
     producer_key = require_event_scopes(request, [_scope_name(e) for e in envelopes])
     state.flag_limit.admit(producer_key, envelopes)
-    producer = _producer(state)
-    try:
-        async with asyncio.timeout(settings.produce_timeout_s):
-            pending = []
-            for envelope in envelopes:
-                key, value, headers = encode_record(envelope)
-                # A CloudEvents extension attribute: which key produced the event, so that
-                # moderation can trace a flood to its key (the name; the key is never stored).
-                headers.append(("ce_producerkey", producer_key.name.encode()))
-                pending.append(
-                    await producer.send(settings.topic, key=key, value=value, headers=headers)
-                )
-            written = await asyncio.gather(*pending)
-    except (TimeoutError, KafkaError) as error:
-        log.warning("kafka did not acknowledge", error=repr(error), events=len(envelopes))
-        if isinstance(error, _PRODUCER_STATE_LOST):
-            _replace_producer(state, settings, producer)
+    records: list[Record] = []
+    for envelope in envelopes:
+        key, value, headers = encode_record(envelope)
+        # A CloudEvents extension attribute: which key produced the event, so that moderation
+        # can trace a flood to its key (the name; the key is never stored).
+        headers.append(("ce_producerkey", producer_key.name.encode()))
+        records.append((key, value, headers))
+    record_limit: RecordLimit = state.record_limit
+    too_large = oversized(envelopes, records, record_limit.bytes)
+    if too_large:
         raise ApiError(
-            503,
-            "kafka_unavailable",
-            f"Kafka at {settings.kafka_bootstrap_servers} did not acknowledge within"
-            f" {settings.produce_timeout_s:g} s; nothing is acknowledged. Retry the same request:"
-            " events that carry an id are applied once however often they are posted.",
-            headers={"Retry-After": "1"},
+            422,
+            "invalid_events",
+            f"{len(too_large)} event(s) over the log's record size limit; nothing was appended.",
+            details_from_problems(too_large),
+        )
+    appender: AtomicAppender = state.appender
+    try:
+        written = await appender.append(records)
+    except NotConnected as error:
+        raise _unavailable(settings, "is not connected yet") from error
+    except AppendFailed as error:
+        log.warning("kafka did not acknowledge", error=str(error), events=len(envelopes))
+        raise _unavailable(
+            settings,
+            f"did not acknowledge within {settings.produce_timeout_s:g} s, or refused the request",
         ) from error
     return AcceptedEvents(
         [
@@ -216,30 +163,43 @@ async def post_events(request: Request[Any, Any, Any], state: State) -> Accepted
 
 async def _kafka_ready(state: State) -> None:
     settings: IngestSettings = state.settings
+    appender: AtomicAppender = state.appender
     async with asyncio.timeout(2):
-        partitions = await _producer(state).partitions_for(settings.topic)
+        partitions = await appender.any_producer().partitions_for(settings.topic)
     if not partitions:
         raise RuntimeError(f"topic {settings.topic} does not exist; run `threadlog init`")
 
 
 def create_app(settings: IngestSettings) -> Litestar:
-    """The ingest ASGI app; one idempotent producer per process, made at startup."""
+    """The ingest ASGI app; its transactional producers are made at startup."""
     admission = Admission(settings.auth, ingest_rule)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        app.state.producer = None
-        app.state.connecting = asyncio.create_task(_connect(app.state, settings))
+        state = app.state
+        identity = producer_identity.claim(settings.topic, settings.instance_id)
+        state.record_limit = RecordLimit(
+            settings.kafka_bootstrap_servers, settings.topic, settings.max_request_bytes
+        )
+        state.record_limit.refresh()
+        state.appender = AtomicAppender(
+            LogSettings(
+                kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic=settings.topic,
+                transactional_ids=identity.transactional_ids(settings.producers),
+                timeout_s=settings.produce_timeout_s,
+                linger_ms=settings.linger_ms,
+                max_request_bytes=settings.max_request_bytes,
+            ),
+            on_refused_for_size=state.record_limit.refresh,
+        )
+        state.appender.start()
         try:
             yield
         finally:
-            # The current connecting task: a replaced producer starts a new one.
-            connecting: asyncio.Task[None] = app.state.connecting
-            connecting.cancel()
-            with suppress(asyncio.CancelledError):
-                await connecting
-            if app.state.producer is not None:
-                await app.state.producer.stop()
+            await state.record_limit.stop()
+            await state.appender.stop()
+            identity.release()
 
     return Litestar(
         route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],

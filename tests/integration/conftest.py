@@ -29,6 +29,7 @@ from services.notifications import migrate as migrate_notifications
 from services.notifications import run_notifier
 from services.query import create_app as create_query_app
 from tests.servers import ThreadedServer, environment_settings, isolated
+from threadlog.log_end import caught_up_total
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
@@ -158,7 +159,8 @@ async def eventually(
 
 
 async def records_in(settings: Settings, topic: str | None = None) -> int:
-    """How many records `topic` (the test's event topic by default) holds: its end offsets."""
+    """How many offsets `topic` (the test's event topic by default) has used: its end offsets,
+    records and transaction markers alike; a refused request adds none."""
     topic = topic or settings.topic
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await consumer.start()
@@ -167,6 +169,14 @@ async def records_in(settings: Settings, topic: str | None = None) -> int:
         return sum(ends.values())
     finally:
         await consumer.stop()
+
+
+async def committed_end(settings: Settings) -> int:
+    """Where the test topic's readers stand once they applied every committed record: the sum
+    over partitions of one past the last one (ingest's transaction markers lie beyond)."""
+    return await caught_up_total(
+        settings.kafka_bootstrap_servers, settings.topic, settings.topic_partitions
+    )
 
 
 async def produce(producer: AIOKafkaProducer, topic: str, events: list[Envelope]) -> None:

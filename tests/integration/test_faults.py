@@ -39,7 +39,7 @@ from tests.integration.apply_times import (
     ms,
     write_report,
 )
-from tests.integration.conftest import MakeKey, eventually, records_in
+from tests.integration.conftest import MakeKey, committed_end, eventually
 from tests.integration.test_crash import start_worker, tail
 from threadlog.settings import Settings
 
@@ -168,7 +168,7 @@ async def test_broker_and_database_restarts_lose_and_double_nothing(
         reading.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reading
-        total = await records_in(settings)
+        total = await committed_end(settings)
 
         async def caught_up() -> bool:
             conn = await asyncpg.connect(settings.database_url)
