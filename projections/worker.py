@@ -222,9 +222,27 @@ class Worker:
         batches = await self.consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch
         )
-        if not batches:
-            return 0
-        return await self.process(batches)
+        applied = await self.process(batches) if batches else 0
+        await self._measure_lag()
+        return applied
+
+    async def _measure_lag(self) -> None:
+        """Records committed to each assigned partition and not yet read: from the consumer's
+        position, which steps over ingest's transaction markers (an idle partition's lag is 0,
+        not 1), to the last stable offset, past which a read_committed reader cannot go.
+        Measured after every poll, so a marker read by an empty poll lowers it too."""
+        consumer = self.consumer
+        # Only assigned partitions: aiokafka asserts on the offsets of one a rebalance revoked
+        # during the batch (it killed workers in `make chaos`).
+        assigned = consumer.assignment()
+        for partition in [
+            p for p in self.stats.lag if TopicPartition(self.settings.topic, p) not in assigned
+        ]:
+            del self.stats.lag[partition]
+        for tp in assigned:
+            end = consumer.last_stable_offset(tp)
+            if end is not None:
+                self.stats.lag[tp.partition] = max(end - await consumer.position(tp), 0)
 
     async def run(self) -> None:
         """Poll and apply until `request_stop`."""
@@ -268,16 +286,6 @@ class Worker:
         applied = await self._apply(records, next_offsets, raw)
         self.stats.batch_applied(len(records), applied, time.monotonic() - started)
         assert self._consumer is not None
-        # A rebalance during the batch may have revoked some of its partitions: aiokafka asserts
-        # on the highwater of a partition no longer assigned (it killed workers in `make chaos`).
-        assigned = self._consumer.assignment()
-        for tp, messages in batches.items():
-            if tp not in assigned:
-                self.stats.lag.pop(tp.partition, None)
-                continue
-            self.stats.lag[tp.partition] = max(
-                (self._consumer.highwater(tp) or 0) - messages[-1].offset - 1, 0
-            )
         if self.settings.standalone:
             return applied
         # Kafka's committed offsets are only a mirror for standard lag tools; Postgres is the truth.
