@@ -32,8 +32,6 @@ from tests.servers import ThreadedServer, environment_settings, isolated
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:
