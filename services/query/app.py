@@ -14,7 +14,7 @@ from litestar.params import QueryParameter
 from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
-from services.query.handlers import ROUTES, pool
+from services.query.handlers import READ_ERROR_HANDLERS, ROUTES, pool
 from services.query.log_end import LogEnd
 from services.query.notifications import NOTIFICATION_ROUTES
 from services.query.page_cache import PageCache
@@ -111,7 +111,7 @@ def create_app(settings: QuerySettings) -> Litestar:
                 "open_streams": OpenStreams(settings.streams),
             }
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **READ_ERROR_HANDLERS},
         openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),
         debug=False,
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.

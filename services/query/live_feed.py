@@ -33,9 +33,9 @@ from events import (
 )
 from events.position import Position
 from events.subscribe import subscribe
-from services.errors import ApiError
 from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
+from services.query.read_errors import CommentNotFound
 from services.query.reads import read_comment
 from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
@@ -186,9 +186,7 @@ class LiveFeed:
         async with self._pool.acquire() as conn:
             try:
                 page = await read_comment(conn, comment_id, article_id, 0, 0)
-            except ApiError as error:
-                if error.status != 404:
-                    raise
+            except CommentNotFound:
                 return "removed", encode_json({"comment_id": comment_id})
         return "comment", encode_json(page.comment)
 
