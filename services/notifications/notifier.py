@@ -28,9 +28,9 @@ class NotifierSettings(msgspec.Struct, frozen=True, kw_only=True):
     topic: str
     dlq_topic: str
     database_url: str
-    pg_schema: str = "public"
+    pg_schema: str
+    db_timeout_s: float
     group_id: str = "threadlog-notifier"
-    db_timeout_s: float = 5.0
 
 
 async def handle(conn: Conn, envelope: Envelope) -> bool:

@@ -37,12 +37,12 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the read models live."""
 
     database_url: str
+    pg_schema: str
+    topic: str
+    kafka_bootstrap_servers: str
     auth: AuthSettings
-    pg_schema: str = "public"
     pool_size: int = 10
     statement_timeout_ms: int = 5000
-    topic: str = "threadlog.events"
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
     after_max_wait_s: float = 5.0
     max_after_waits: int = 1_000
     """Reads waiting with `?after=` at once; they hold no request slot, so they have this bound."""
