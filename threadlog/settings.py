@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from events import Limits
+from events.contract import DEFAULT_DLQ_TOPIC, DEFAULT_TOPIC
 from events.fields import Timestamp
 from projections import WorkerSettings
 from services.auth import AuthSettings
@@ -35,8 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql://threadlog@127.0.0.1:5432/threadlog"
     pg_schema: str = "public"
-    topic: str = "threadlog.events"
-    dlq_topic: str = "threadlog.events.dlq"
+    topic: str = DEFAULT_TOPIC
+    dlq_topic: str = DEFAULT_DLQ_TOPIC
     topic_partitions: int = 12
     topic_replication: int = 1
     consumer_group: str = _default(WorkerSettings, "group_id")
