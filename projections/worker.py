@@ -19,8 +19,8 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.dead_letters import dead_letter_headers
 from events import UndecodableRecord, decode_record
-from events.dead_letters import dead_letter_headers
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats

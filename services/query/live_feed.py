@@ -23,6 +23,8 @@ import structlog
 from aiokafka.errors import KafkaError
 from litestar.response import ServerSentEventMessage
 
+from eventlog.position import Position
+from eventlog.subscribe import subscribe
 from events import (
     CommentDeleted,
     CommentEdited,
@@ -31,8 +33,6 @@ from events import (
     CommentPosted,
     encode_json,
 )
-from events.position import Position
-from events.subscribe import subscribe
 from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
 from services.query.read_errors import CommentNotFound
