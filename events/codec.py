@@ -53,6 +53,10 @@ class _EnvelopeIn(msgspec.Struct, forbid_unknown_fields=True):
     the log's own clock decides when it accepted an event (`Envelope.accepted_at`)."""
 
 
+PostedEnvelope = _EnvelopeIn
+"""The envelope's type as posted, for describing it (ingest's OpenAPI document) from the code."""
+
+
 class _RecordAttributes(msgspec.Struct):
     """The `ce_*` headers of a record, validated like a posted envelope."""
 

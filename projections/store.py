@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import NamedTuple
 
+from eventlog.position import APPLIED_CHANNEL
 from events import Envelope
-from events.position import APPLIED_CHANNEL
 from projections.memory import Snapshot, normalized
 from projections.registry import BOOKKEEPING, TABLES, VERSIONS, Projection
 from projections.sql_rows import Conn

@@ -19,9 +19,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.dead_letters import dead_letter_headers
+from eventlog.reading import READ_COMMITTED
 from events import UndecodableRecord, decode_record
-from events.dead_letters import dead_letter_headers
-from events.reading import READ_COMMITTED
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
@@ -58,18 +58,19 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     topic: str
     dlq_topic: str
     database_url: str
-    pg_schema: str = "public"
+    pg_schema: str
     group_id: str = "threadlog-projections"
     instance_id: str | None = None
     """A stable name for this worker in the group (Kafka static membership): restarted under
     the same name within the session timeout, it takes its partitions back without a rebalance.
     Two live workers must never share one (Kafka fences the older)."""
     projections: tuple[str, ...] = ("threads",)
-    edit_window_s: float = 900.0
-    premoderate_all: bool = False
-    banned_patterns: tuple[str, ...] = ()
-    max_links: int = 2
-    flag_threshold: int = 3
+    # The policy's defaults are Policy's own; a setting only carries them to the worker.
+    edit_window_s: float = Policy.edit_window.total_seconds()
+    premoderate_all: bool = Policy.premoderate_all
+    banned_patterns: tuple[str, ...] = Policy.banned_patterns
+    max_links: int = Policy.max_links
+    flag_threshold: int = Policy.flag_threshold
     max_batch: int = 2000
     poll_timeout_ms: int = 500
     standalone: bool = False

@@ -23,6 +23,8 @@ import structlog
 from aiokafka.errors import KafkaError
 from litestar.response import ServerSentEventMessage
 
+from eventlog.position import Position
+from eventlog.subscribe import subscribe
 from events import (
     CommentDeleted,
     CommentEdited,
@@ -31,11 +33,9 @@ from events import (
     CommentPosted,
     encode_json,
 )
-from events.position import Position
-from events.subscribe import subscribe
-from services.errors import ApiError
 from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
+from services.query.read_errors import CommentNotFound
 from services.query.reads import read_comment
 from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
@@ -186,9 +186,7 @@ class LiveFeed:
         async with self._pool.acquire() as conn:
             try:
                 page = await read_comment(conn, comment_id, article_id, 0, 0)
-            except ApiError as error:
-                if error.status != 404:
-                    raise
+            except CommentNotFound:
                 return "removed", encode_json({"comment_id": comment_id})
         return "comment", encode_json(page.comment)
 

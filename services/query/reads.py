@@ -9,8 +9,8 @@ from typing import Any, Literal, TypeAlias
 from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
-from services.errors import ApiError
 from services.query.cursors import Cursor, KeyKind, decode_cursor, encode_cursor
+from services.query.read_errors import AmbiguousCommentId, CommentNotFound
 from services.query.tree import Row, build_tree
 from services.query.views import (
     ArticleView,
@@ -191,13 +191,9 @@ async def read_thread(
 async def _find(conn: Conn, comment_id: str, article_id: str | None) -> Record:
     rows = await conn.fetch(_FIND_COMMENT, comment_id, article_id)
     if not rows:
-        raise ApiError(404, "comment_not_found", f"No comment {comment_id!r} is served.")
+        raise CommentNotFound(comment_id)
     if len(rows) > 1:
-        raise ApiError(
-            409,
-            "ambiguous_comment_id",
-            f"Comment id {comment_id!r} is used in several articles; add ?article_id=.",
-        )
+        raise AmbiguousCommentId(comment_id)
     row: Record = rows[0]
     return row
 
@@ -205,7 +201,8 @@ async def _find(conn: Conn, comment_id: str, article_id: str | None) -> Record:
 async def read_comment(
     conn: Conn, comment_id: str, article_id: str | None, per_level: int, depth: int
 ) -> CommentPage:
-    """A permalink: the comment, its first replies, and its edit history."""
+    """A permalink: the comment, its first replies, and its edit history; CommentNotFound or
+    AmbiguousCommentId when no one comment is served under that id."""
     row = await _find(conn, comment_id, article_id)
     [view] = await _nest(conn, row["article_id"], [row], per_level, depth)
     edits = (
@@ -227,7 +224,8 @@ async def read_replies(
     per_level: int,
     depth: int,
 ) -> RepliesPage:
-    """A page of a comment's direct replies, oldest first, each with its first replies."""
+    """A page of a comment's direct replies, oldest first, each with its first replies; the
+    errors of `read_comment`, and InvalidCursor."""
     parent = await _find(conn, comment_id, article_id)
     article = parent["article_id"]
     after = decode_cursor(cursor, f"replies:{article}", ("id",)) if cursor else None
