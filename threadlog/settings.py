@@ -47,9 +47,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     query_port: int = 8002
     kafka_linger_ms: int = _default(IngestSettings, "linger_ms")
     """How long ingest's producer holds a record for others to join its batch."""
-    ingest_instance_id: str = ""
+    ingest_instance_id: str = _default(IngestSettings, "instance_id")
     """Ingest's stable name in its Kafka transactional ids (default: the host's name)."""
-    ingest_producers: int = 2
+    ingest_producers: int = _default(IngestSettings, "producers")
     """Transactional producers per ingest process, taking turns at committing the requests
     waiting (one transaction open at a time)."""
     ingest_workers: int = 1
