@@ -2,6 +2,7 @@
 
 from events.catalog import (
     EVENT_TYPES,
+    STREAMED_TYPES,
     ArticleClosed,
     ArticlePublished,
     ArticleReopened,
@@ -18,6 +19,7 @@ from events.catalog import (
     EventType,
     FlagReason,
     ModerationAction,
+    PostScope,
     Vote,
 )
 from events.codec import (
@@ -35,6 +37,7 @@ from events.problems import InvalidEvents, MalformedRequest, Problem, Undecodabl
 __all__ = [
     "CONTENT_TYPE",
     "EVENT_TYPES",
+    "STREAMED_TYPES",
     "ArticleClosed",
     "ArticlePublished",
     "ArticleReopened",
@@ -56,6 +59,7 @@ __all__ = [
     "Limits",
     "MalformedRequest",
     "ModerationAction",
+    "PostScope",
     "Problem",
     "UndecodableRecord",
     "Vote",
