@@ -178,6 +178,26 @@ class CommentModerated(_CommentEvent, frozen=True, kw_only=True):
     note: Note | None = None
 
 
+class CommentPinned(_CommentEvent, frozen=True, kw_only=True):
+    """A moderator pinned a visible comment: it leads its thread, whatever the sort."""
+
+    SCOPE = "moderate"
+    STREAMED = True
+
+    moderator_id: Id
+    note: Note | None = None
+
+
+class CommentUnpinned(_CommentEvent, frozen=True, kw_only=True):
+    """A moderator unpinned a comment: it goes back to its place in the thread."""
+
+    SCOPE = "moderate"
+    STREAMED = True
+
+    moderator_id: Id
+    note: Note | None = None
+
+
 class _AuthorEvent(_Event, frozen=True, kw_only=True):
     """An event about an author across every thread."""
 
@@ -218,6 +238,8 @@ Event = (
     | CommentVoted
     | CommentFlagged
     | CommentModerated
+    | CommentPinned
+    | CommentUnpinned
     | AuthorBanned
     | AuthorUnbanned
 )

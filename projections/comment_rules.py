@@ -10,7 +10,9 @@ from events import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Envelope,
 )
@@ -109,7 +111,7 @@ def deleted(state: State, event: Envelope, data: CommentDeleted) -> None:
     if data.deleted_by != comment.author_id and not data.moderator:
         raise Rejected("not_author")
     comment.own_status, comment.body, comment.author_name = DELETED, "", None
-    comment.deleted_at, comment.featured = event.time, False
+    comment.deleted_at, comment.featured, comment.pinned = event.time, False, False
     touch(state, comment)
 
 
@@ -157,7 +159,7 @@ def moderated(state: State, data: CommentModerated) -> None:
         case "approve":
             comment.own_status, comment.own_holds, comment.approved = VISIBLE, [], True
         case "reject":
-            comment.own_status, comment.featured = REJECTED, False
+            comment.own_status, comment.featured, comment.pinned = REJECTED, False, False
             comment.own_holds = ["moderator"]
         case "feature":
             if comment.own_status != VISIBLE:
@@ -165,4 +167,21 @@ def moderated(state: State, data: CommentModerated) -> None:
             comment.featured = True
         case "unfeature":
             comment.featured = False
+    touch(state, comment)
+
+
+def pinned(state: State, data: CommentPinned) -> None:
+    """A visible comment leads its thread. Reads `own_status`: a ban hides a comment without
+    deciding it, so a pin applies and shows once the ban is lifted."""
+    comment = find_comment(state, data.article_id, data.comment_id)
+    if comment.own_status != VISIBLE:
+        raise Rejected("comment_not_visible")
+    comment.pinned = True
+    touch(state, comment)
+
+
+def unpinned(state: State, data: CommentUnpinned) -> None:
+    """The comment goes back to its place in the thread."""
+    comment = find_comment(state, data.article_id, data.comment_id)
+    comment.pinned = False
     touch(state, comment)

@@ -19,7 +19,9 @@ from events import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Envelope,
 )
@@ -67,6 +69,10 @@ def _apply(state: State, event: Envelope, policy: Policy) -> None:
             comment_rules.flagged(state, event, data, policy)
         case CommentModerated():
             comment_rules.moderated(state, data)
+        case CommentPinned():
+            comment_rules.pinned(state, data)
+        case CommentUnpinned():
+            comment_rules.unpinned(state, data)
         case AuthorBanned():
             _author_banned(state, event, data)
         case AuthorUnbanned():

@@ -22,7 +22,9 @@ from events import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Envelope,
 )
@@ -69,6 +71,7 @@ _COMMENT_COLUMNS = {
     "edited_at": "timestamptz",
     "edit_count": "integer",
     "deleted_at": "timestamptz",
+    "pinned": "boolean",
 }
 _FLAG_COLUMNS = {
     "article_id": "text",
@@ -192,7 +195,13 @@ def rows_to_load(events: Sequence[Envelope]) -> Wanted:
                 w.articles.add(data.article_id)
                 w.comments.add((data.article_id, data.comment_id))
                 w.votes.add((data.article_id, data.comment_id, data.voter_id))
-            case CommentEdited() | CommentDeleted() | CommentModerated():
+            case (
+                CommentEdited()
+                | CommentDeleted()
+                | CommentModerated()
+                | CommentPinned()
+                | CommentUnpinned()
+            ):
                 w.articles.add(data.article_id)
                 w.comments.add((data.article_id, data.comment_id))
             case _:

@@ -21,7 +21,9 @@ from events import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Envelope,
     Event,
@@ -105,6 +107,12 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Event]] = {
         moderator_id=person,
         action=st.sampled_from(["approve", "reject", "feature", "unfeature"]),
         note=notes,
+    ),
+    CommentPinned: st.builds(
+        CommentPinned, article_id=article, comment_id=comment, moderator_id=person, note=notes
+    ),
+    CommentUnpinned: st.builds(
+        CommentUnpinned, article_id=article, comment_id=comment, moderator_id=person, note=notes
     ),
     AuthorBanned: st.builds(
         AuthorBanned, author_id=person, moderator_id=st.just("mod"), reason=notes, until=st.none()
