@@ -2,6 +2,7 @@
 
 from events.catalog import (
     EVENT_TYPES,
+    STREAMED_TYPES,
     ArticleClosed,
     ArticlePublished,
     ArticleReopened,
@@ -12,12 +13,15 @@ from events.catalog import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Event,
     EventType,
     FlagReason,
     ModerationAction,
+    PostScope,
     Vote,
 )
 from events.codec import (
@@ -35,6 +39,7 @@ from events.problems import InvalidEvents, MalformedRequest, Problem, Undecodabl
 __all__ = [
     "CONTENT_TYPE",
     "EVENT_TYPES",
+    "STREAMED_TYPES",
     "ArticleClosed",
     "ArticlePublished",
     "ArticleReopened",
@@ -45,7 +50,9 @@ __all__ = [
     "CommentEdited",
     "CommentFlagged",
     "CommentModerated",
+    "CommentPinned",
     "CommentPosted",
+    "CommentUnpinned",
     "CommentVoted",
     "Envelope",
     "Event",
@@ -56,6 +63,7 @@ __all__ = [
     "Limits",
     "MalformedRequest",
     "ModerationAction",
+    "PostScope",
     "Problem",
     "UndecodableRecord",
     "Vote",

@@ -193,7 +193,7 @@ _SNAPSHOT_QUERIES = {
     "comments": "select article_id, comment_id, parent_id, author_id, author_name, body,"
     " posted_at, event_id, accepted_at, own_status, own_holds, post_rejection, banned, status,"
     " hold_reasons, featured, approved, edited_at, edit_count, deleted_at, reply_count,"
-    " flag_count, score from comments",
+    " flag_count, score, pinned from comments",
     "flags": "select article_id, comment_id, flagger_id, reason, note, flagged_at from flags",
     "votes": "select article_id, comment_id, voter_id, vote from votes",
     "bans": "select author_id, banned_at, until, lifted_at, reason, moderator_id from bans",

@@ -4,7 +4,7 @@ Public reads serve comments whose status is visible or deleted (tombstones keep 
 place); pending and rejected comments are only in the moderation queue.
 """
 
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
@@ -33,7 +33,7 @@ QueueStatus = Literal["pending", "flagged"]
 
 COMMENT_COLUMNS = (
     "article_id, comment_id, parent_id, author_id, author_name, body, status, posted_at,"
-    " edited_at, featured, score, reply_count, flag_count"
+    " edited_at, featured, pinned, score, reply_count, flag_count"
 )
 _C = ", ".join(f"c.{name.strip()}" for name in COMMENT_COLUMNS.split(","))
 _SHOWN = "status in ('visible', 'deleted')"
@@ -52,14 +52,36 @@ _TOP_LEVEL_ORDER = {
         " (posted_at, comment_id) > ($3, $4)))))",
     ),
 }
-_TOP_LEVEL = {
-    (sort, after): f"select {COMMENT_COLUMNS} from comments"
+_TOP_LEVEL_ROWS = (
+    f"select {COMMENT_COLUMNS} from comments"
     f" where article_id = $1 and parent_id is null and {_SHOWN}"
-    + (f" and {where}" if after else "")
-    + f" order by {order} limit $2"
-    for sort, (order, where) in _TOP_LEVEL_ORDER.items()
-    for after in (False, True)
+)
+Segment = Literal["first", "pinned", "rest"]
+"""Where a page of top-level comments starts: at the top, after a pinned comment (pinned ones
+lead every sort), or after an unpinned one."""
+
+
+def _top_level(order: str, after: str, segment: Segment) -> str:
+    # Pinned comments first, each part in the sort's order over its own index: the few pinned
+    # ones (a partial index), then the rest as before; a page after an unpinned comment reads
+    # the rest alone.
+    rest = f"{_TOP_LEVEL_ROWS} and not pinned" + (f" and {after}" if segment == "rest" else "")
+    if segment == "rest":
+        return f"{rest} order by {order} limit $2"
+    pinned = f"{_TOP_LEVEL_ROWS} and pinned" + (f" and {after}" if segment == "pinned" else "")
+    return (
+        f"select * from (({pinned} order by {order} limit $2)"
+        f" union all ({rest} order by {order} limit $2)) t"
+        f" order by pinned desc, {order} limit $2"
+    )
+
+
+_TOP_LEVEL = {
+    (sort, segment): _top_level(order, after, segment)
+    for sort, (order, after) in _TOP_LEVEL_ORDER.items()
+    for segment in get_args(Segment)
 }
+_PINNED = "select pinned from comments where article_id = $1 and comment_id = $2"
 # The first `$3` replies of each parent, and theirs, down to `$4` levels: a page's size is
 # bounded by limit x per_level^depth whatever the thread's size.
 _INLINE_REPLIES = f"""
@@ -173,7 +195,13 @@ async def read_thread(
         args += [after.time, after.keys[-1]]
         if sort == "top":
             args += [after.keys[0] == "1", int(after.keys[1])]
-    roots, more = _page(await conn.fetch(_TOP_LEVEL[(sort, after is not None)], *args), limit)
+    segment: Segment = "first"
+    if after is not None:
+        # The cursor names the last comment served: whether it was pinned says which part of
+        # the order the page goes on in (a cursor from before pins existed names an unpinned one).
+        pinned = await conn.fetchval(_PINNED, article_id, after.keys[-1])
+        segment = "pinned" if pinned else "rest"
+    roots, more = _page(await conn.fetch(_TOP_LEVEL[(sort, segment)], *args), limit)
     last = roots[-1] if roots else None
     next_cursor = None
     if more and last is not None:

@@ -25,6 +25,7 @@ def row(comment_id: str, parent_id: str | None, minute: int) -> dict[str, object
         "status": "visible",
         "edited_at": None,
         "featured": False,
+        "pinned": False,
         "score": 0,
     }
 
