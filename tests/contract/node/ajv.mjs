@@ -1,21 +1,31 @@
-// Compiles every JSON Schema of a folder with Ajv (draft 2020-12, strict mode, ajv-formats) and
-// validates instances against the schema whose $id each names. Instances come on stdin, one JSON
-// object a line: {"schema": "<$id>", "label": "<where it came from>", "data": <the instance>}.
+// Compiles JSON Schemas with Ajv (draft 2020-12, strict mode, ajv-formats): every .json file of
+// each folder given, and each file given. Then validates instances against the schema whose $id
+// each names. Instances come on stdin, one JSON object a line:
+//   {"schema": "<$id>", "label": "<where it came from>", "data": <the instance>}
 // Prints one line per compiled schema and per instance, and each error; exit 1 on any error.
-//   node ajv.mjs ../../../schemas/events < instances.jsonl
-import { readdir, readFile } from "node:fs/promises";
+//   node ajv.mjs ../../../schemas/events more-schema.json < instances.jsonl
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 
-const [folder] = process.argv.slice(2);
 const ajv = new Ajv2020({ strict: true, allErrors: true });
 addFormats(ajv);
+const files = [];
+for (const path of process.argv.slice(2)) {
+  if ((await stat(path)).isDirectory()) {
+    const names = (await readdir(path)).filter((n) => n.endsWith(".json")).sort();
+    files.push(...names.map((n) => join(path, n)));
+  } else {
+    files.push(path);
+  }
+}
 let failures = 0;
-for (const name of (await readdir(folder)).filter((n) => n.endsWith(".json")).sort()) {
-  const schema = JSON.parse(await readFile(join(folder, name), "utf8"));
+for (const name of files) {
+  const schema = JSON.parse(await readFile(name, "utf8"));
   try {
-    ajv.compile(schema);
+    ajv.addSchema(schema);
+    ajv.getSchema(schema.$id); // compiles it now, so a schema strict mode refuses fails here
     console.log(`compiled ${name} (${schema.$id})`);
   } catch (error) {
     failures += 1;
