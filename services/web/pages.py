@@ -10,7 +10,7 @@ import html
 from string import Template
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import HttpMethod, Request, Response, get, route
 from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Redirect
@@ -67,7 +67,13 @@ def embed_script(request: Request[Any, Any, Any]) -> Response[bytes]:
     )
 
 
-@get("/static/{name:str}", include_in_schema=False, sync_to_thread=False)
+# HEAD too, as Litestar's static files router answered it; the server sends HEAD no body.
+@route(
+    "/static/{name:str}",
+    http_method=[HttpMethod.GET, HttpMethod.HEAD],
+    include_in_schema=False,
+    sync_to_thread=False,
+)
 def static_file(request: Request[Any, Any, Any], name: FromPath[str]) -> Response[bytes]:
     """A module, style sheet or page template of services/web/static, by its file name."""
     asset = static_assets().get(name)

@@ -112,3 +112,6 @@ async def test_pages_and_modules_are_gzipped_with_etags(pair: Pair) -> None:
         assert (status, again["etag"], body) == (304, etag, b""), path
         refused = await raw_get(pair.web, path, **{"accept-encoding": "gzip;q=0, identity"})
         assert "content-encoding" not in refused[1], "gzip;q=0 refuses gzip"
+    head = await pair.web.head("/static/thread.js")
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["etag"] == (await pair.web.get("/static/thread.js")).headers["etag"]
