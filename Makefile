@@ -69,7 +69,7 @@ integration: up ## the tests that need the servers: integration, pages, server f
 	@$(BIN)/pytest -m integration -q
 
 test: lint up ## the whole suite on the real Kafka and PostgreSQL, the pages in headless Chromium
-	@deploy/bin/ensure-system --browser
+	@deploy/bin/ensure-system --browser --contract
 	@$(BIN)/pytest -q
 
 fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`make test`: 25)

@@ -98,6 +98,7 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked", partitions=sorted(tp.partition for tp in revoked))
+        self._worker.stats.partitions_revoked(tp.partition for tp in revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._worker.seek_assigned(assigned)
@@ -182,6 +183,22 @@ class Worker:
         for tp in assigned:
             self._consumer.seek(tp, positions[tp.partition])
         log.info("partitions assigned", positions=positions)
+        await self._lag_from(assigned, positions)
+
+    async def _lag_from(
+        self, assigned: Sequence[TopicPartition], positions: dict[int, int]
+    ) -> None:
+        """Give /metrics a lag for every assigned partition at once, from the partitions' ends;
+        batches keep it current from then on."""
+        assert self._consumer is not None
+        try:
+            ends = await asyncio.wait_for(self._consumer.end_offsets(list(assigned)), 5)
+        except Exception as error:  # a gauge must never stop the worker: 0 until a batch
+            log.warning("could not read the partitions' ends for the lag gauge", error=str(error))
+            ends = {tp: positions[tp.partition] for tp in assigned}
+        self.stats.partitions_assigned(
+            {tp.partition: ends[tp] - positions[tp.partition] for tp in assigned}
+        )
 
     async def count_dead_letters(self, every_s: float = 30.0) -> None:
         """Keep the dead-letter gauges of /metrics current: read the dead-letter topic and the
