@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -192,8 +193,8 @@ def test_postgres_equals_the_pure_fold_for_any_log_and_batching(
         try:
             from projections.store import migrate
 
-            schema = "test_property"
-            await conn.execute(f"drop schema if exists {schema} cascade")
+            # A schema of this run's own: several checkouts may run the suite on one server.
+            schema = f"test_property_{uuid.uuid4().hex[:10]}"
             await migrate(conn, schema)
             await conn.execute(f"set search_path to {schema}")
             order = batches[:replay] + batches[max(replay - 1, 0) : replay] + batches[replay:]
@@ -206,7 +207,9 @@ def test_postgres_equals_the_pure_fold_for_any_log_and_batching(
                 await apply_batch(
                     conn, list(build_projections(Policy()).values()), batch, next_offsets
                 )
-            return await snapshot(conn)
+            rows = await snapshot(conn)
+            await conn.execute(f"drop schema {schema} cascade")
+            return rows
         finally:
             await conn.close()
 
