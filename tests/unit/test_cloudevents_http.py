@@ -107,3 +107,22 @@ def test_a_media_type_no_mode_reads_is_unsupported() -> None:
     """text/plain (what a cross-site form or a bare fetch sends) is no event at all."""
     with pytest.raises(UnsupportedMediaType):
         decode_events([(b"content-type", b"text/plain"), (b"ce-id", b"x")], DATA, Limits())
+
+
+def test_an_event_read_from_the_log_can_be_posted_again_as_it_is() -> None:
+    """The attributes the SDK reads off a record (recordedtime, producerkey, partitionkey,
+    dataschema) are accepted; ingest stamps its own recordedtime, and a partitionkey must be
+    the event's key."""
+    attributes = {
+        **ATTRIBUTES,
+        "recordedtime": "2001-01-01T00:00:00Z",
+        "producerkey": "someone-else",
+        "partitionkey": "a",
+        "dataschema": "urn:threadlog:CommentPosted:1",
+    }
+    envelope = decode_binary_request(attributes, DATA, Limits(), now=NOW)
+    assert envelope.recordedtime == NOW
+    assert _fields({**attributes, "partitionkey": "b"}) == ["ce-partitionkey"]
+    assert _fields({**attributes, "dataschema": "urn:threadlog:CommentPosted:9"}) == [
+        "ce-dataschema"
+    ]
