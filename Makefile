@@ -64,8 +64,12 @@ format: venv ## format the code
 unit: venv ## unit tests only (no servers needed)
 	@$(BIN)/pytest tests/unit -q
 
-test: lint up ## the whole suite on the real Kafka and PostgreSQL, the pages in headless Chromium
+integration: up ## the tests that need the servers: integration, pages, server fuzzing (-m integration)
 	@deploy/bin/ensure-system --browser
+	@$(BIN)/pytest -m integration -q
+
+test: lint up ## the whole suite on the real Kafka and PostgreSQL, the pages in headless Chromium
+	@deploy/bin/ensure-system --browser --contract
 	@$(BIN)/pytest -q
 
 fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`make test`: 25)

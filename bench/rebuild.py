@@ -121,9 +121,9 @@ async def run(count: int, mixed: bool) -> dict[str, float]:
         await client.aclose()
     await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
     await conn.close()
-    rate = report.events / report.build_s
+    rate = report.offsets / report.build_s
     print(
-        f"rebuilt {report.events:,} events in {report.build_s:.1f} s: {rate:,.0f} events/s;"
+        f"rebuilt {report.offsets:,} events in {report.build_s:.1f} s: {rate:,.0f} events/s;"
         f" reads during the rebuild and switch: {reads:,}, failed: {failed};"
         f" the switch held readers {report.readers_locked_ms:.1f} ms and paused the worker"
         f" {report.worker_paused_ms:.1f} ms ({report.attempts} attempt(s))"
@@ -135,7 +135,7 @@ async def run(count: int, mixed: bool) -> dict[str, float]:
         " Kafka, PostgreSQL, the live worker, the query service and the rebuild on one machine"
     )
     return {
-        "events": report.events,
+        "events": report.offsets,
         "events_per_s": round(rate),
         "reads": reads,
         "failed_reads": failed,

@@ -2,6 +2,7 @@
 
 from events.catalog import (
     EVENT_TYPES,
+    STREAMED_TYPES,
     ArticleClosed,
     ArticlePublished,
     ArticleReopened,
@@ -12,12 +13,15 @@ from events.catalog import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Event,
     EventType,
     FlagReason,
     ModerationAction,
+    PostScope,
     Vote,
 )
 from events.codec import (
@@ -36,6 +40,7 @@ from events.problems import InvalidEvents, MalformedRequest, Problem, Undecodabl
 __all__ = [
     "CONTENT_TYPE",
     "EVENT_TYPES",
+    "STREAMED_TYPES",
     "ArticleClosed",
     "ArticlePublished",
     "ArticleReopened",
@@ -46,7 +51,9 @@ __all__ = [
     "CommentEdited",
     "CommentFlagged",
     "CommentModerated",
+    "CommentPinned",
     "CommentPosted",
+    "CommentUnpinned",
     "CommentVoted",
     "Envelope",
     "Event",
@@ -57,6 +64,7 @@ __all__ = [
     "Limits",
     "MalformedRequest",
     "ModerationAction",
+    "PostScope",
     "Problem",
     "UndecodableRecord",
     "Vote",

@@ -61,6 +61,10 @@ class _EnvelopeIn(msgspec.Struct, forbid_unknown_fields=True):
     """Accepted from an event read from the log and ignored: ingest records the key that posted."""
 
 
+PostedEnvelope = _EnvelopeIn
+"""The envelope's type as posted, for describing it (ingest's OpenAPI document) from the code."""
+
+
 class _RecordAttributes(msgspec.Struct):
     """The `ce_*` headers of a record, validated like a posted envelope."""
 

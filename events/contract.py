@@ -21,6 +21,26 @@ KAFKA_BINDING_VERSION: Final = "0.5.0"
 DEFAULT_TOPIC: Final = "threadlog.events"
 DEFAULT_DLQ_TOPIC: Final = "threadlog.events.dlq"
 
+DLQ_HEADER_PREFIX: Final = "threadlog.dlq."
+DEAD_LETTER_STAGES: Final = ("decode", "apply", "subscribe")
+"""Where a record was found undecodable or unappliable: the worker's decoding, its apply, a
+subscriber (`events.subscribe`)."""
+_DIGITS = {"type": "string", "pattern": "^[0-9]+$"}
+DEAD_LETTER_HEADERS: Final[dict[str, dict[str, Any]]] = {
+    "stage": {"enum": list(DEAD_LETTER_STAGES), "description": "Which reader parked it."},
+    "error": {
+        "type": "string",
+        "description": "Why, as the reader said it (at most 4,000 bytes of UTF-8).",
+    },
+    "topic": {"type": "string", "minLength": 1, "description": "The topic it was read from."},
+    "partition": {**_DIGITS, "description": "Its partition there, in decimal."},
+    "offset": {**_DIGITS, "description": "Its offset there, in decimal."},
+    "time": {"type": "string", "format": "date-time", "description": "When it was parked."},
+}
+"""The headers every reader adds to a record it parks (after the record's own), by the name
+after `DLQ_HEADER_PREFIX`. Declared here, with the contract, so that the document says exactly
+what the readers write; a test compares a real worker's dead letters with it."""
+
 _ID_HEADER = {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9._:-]+$"}
 
 
@@ -79,6 +99,37 @@ def _headers(type_: str) -> dict[str, Any]:
     }
 
 
+def _dead_letter_message() -> dict[str, Any]:
+    """A parked record: the original key, value and headers, untouched, plus the dead-letter
+    headers. Not an event message: the value may not even be JSON."""
+    return {
+        "name": "DeadLetter",
+        "title": "A record no reader could decode or apply",
+        "summary": "The original record, byte for byte, with threadlog.dlq.* headers added;"
+        " `threadlog dlq redrive` appends it to the event topic again without them.",
+        "contentType": "application/octet-stream",
+        "headers": {
+            "type": "object",
+            "description": "The original record's headers (ce_* when it had them), then the"
+            " dead-letter headers.",
+            "properties": {
+                f"{DLQ_HEADER_PREFIX}{name}": schema for name, schema in DEAD_LETTER_HEADERS.items()
+            },
+            "required": [f"{DLQ_HEADER_PREFIX}{name}" for name in DEAD_LETTER_HEADERS],
+        },
+        "payload": {
+            "description": "The original record's value, untouched: usually the JSON of an"
+            " event's data, but whatever bytes the record held (that may be why it is here)."
+        },
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "The original record's key."},
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
 def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> dict[str, Any]:
     """The AsyncAPI 3.0 document of the event log and its dead-letter topic."""
     types = sorted(EVENT_TYPES)
@@ -106,6 +157,7 @@ def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> 
         }
         for name in types
     }
+    messages["DeadLetter"] = _dead_letter_message()
     refs = {name: {"$ref": f"#/components/messages/{name}"} for name in types}
     return {
         "asyncapi": "3.0.0",
@@ -126,9 +178,13 @@ def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> 
             },
             "deadLetters": {
                 "address": dlq_topic,
-                "description": "Records no consumer could decode, untouched, with"
-                " threadlog.dlq.{stage,error,topic,partition,offset,time} headers added.",
-                "messages": refs,
+                "description": "Records no reader could decode or apply, untouched, with"
+                " threadlog.dlq.{stage,error,topic,partition,offset,time} headers added"
+                " (THREADLOG_DLQ_TOPIC).",
+                "messages": {"DeadLetter": {"$ref": "#/components/messages/DeadLetter"}},
+                "bindings": {
+                    "kafka": {"topic": dlq_topic, "bindingVersion": KAFKA_BINDING_VERSION}
+                },
             },
         },
         "operations": {
@@ -137,7 +193,13 @@ def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> 
                 "channel": {"$ref": "#/channels/events"},
                 "summary": "Subscribe to every event; dispatch on the ce_type header.",
                 "messages": [{"$ref": f"#/channels/events/messages/{name}"} for name in types],
-            }
+            },
+            "receiveDeadLetters": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/deadLetters"},
+                "summary": "Inspect parked records (`threadlog dlq list` does it for operators).",
+                "messages": [{"$ref": "#/channels/deadLetters/messages/DeadLetter"}],
+            },
         },
         "components": {"messages": messages, "schemas": components},
     }

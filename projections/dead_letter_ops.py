@@ -19,7 +19,7 @@ from datetime import datetime
 import msgspec
 from aiokafka import AIOKafkaProducer
 
-from events.dead_letters import DLQ_HEADER_PREFIX
+from eventlog.dead_letters import DLQ_HEADER_PREFIX
 from projections.log_reader import read_range
 from projections.sql_rows import Conn
 

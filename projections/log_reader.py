@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from events.reading import READ_COMMITTED
+from eventlog.reading import READ_COMMITTED
 
 
 async def partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:

@@ -115,6 +115,7 @@ class ReadModels:
                     replies[c.key],
                     len(s.flags.get(c.key, {})),
                     scores[c.key],
+                    c.pinned,
                 )
                 for c in s.comments.values()
             ),

@@ -6,7 +6,7 @@ serve. Counters live in `WorkerStats`, which the worker updates once per batch.
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -59,13 +59,26 @@ class WorkerStats:
     batch_size: Histogram = field(default_factory=lambda: Histogram(BATCH_SIZE_BUCKETS))
     apply_seconds: Histogram = field(default_factory=lambda: Histogram(LATENCY_BUCKETS))
     lag: dict[int, int] = field(default_factory=dict)
-    """Partition -> records between the last applied one and the partition's end."""
+    """Partition -> records between the last applied one and the partition's end, for every
+    partition this worker reads (set on assignment, then after each batch)."""
     last_error: str | None = None
     started_at: float = field(default_factory=time.time)
     dead_letters_unresolved: int | None = None
     """Records on the dead-letter topic neither redriven nor purged (None until first counted)."""
     oldest_dead_letter_at: float | None = None
     """Unix time the oldest unresolved dead letter was parked."""
+
+    def partitions_assigned(self, lags: Mapping[int, int]) -> None:
+        """The worker now reads these partitions, this far behind their ends: each gets a series
+        at once, so one that never held a record shows 0 rather than no series at all (which an
+        alert cannot tell from a worker that does not read it)."""
+        for partition, lag in lags.items():
+            self.lag[partition] = max(lag, 0)
+
+    def partitions_revoked(self, partitions: Iterable[int]) -> None:
+        """Another worker reads these now: its series, not ours, says how far behind they are."""
+        for partition in partitions:
+            self.lag.pop(partition, None)
 
     def batch_applied(self, records: int, applied: int, seconds: float) -> None:
         """Count one committed batch."""

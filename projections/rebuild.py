@@ -63,7 +63,8 @@ class SwitchReport:
     readers_locked_ms: float
     worker_paused_ms: float
     attempts: int
-    events: int
+    offsets: int
+    """Log offsets the copy read past: its records, and the transaction markers between them."""
     build_s: float
     resumed: bool
 

@@ -48,6 +48,8 @@ alter table comments add column if not exists own_status text not null default '
 alter table comments add column if not exists own_holds text[] not null default '{}';
 alter table comments add column if not exists post_rejection text;
 alter table comments add column if not exists banned boolean not null default false;
+-- A moderator's pin (CommentPinned): the comment leads its thread's top-level comments.
+alter table comments add column if not exists pinned boolean not null default false;
 -- Room on each page, so the update of a parent's reply count stays a heap-only tuple update.
 alter table comments set (fillfactor = 90);
 
@@ -58,6 +60,9 @@ create index if not exists comments_top_level
 create index if not exists comments_top_level_by_score
     on comments (article_id, featured desc, score desc, posted_at, comment_id)
     where parent_id is null;
+-- ... and the few pinned ones, which lead every sort.
+create index if not exists comments_top_level_pinned
+    on comments (article_id, posted_at, comment_id) where parent_id is null and pinned;
 -- Walking down the tree a page of replies at a time.
 drop index if exists comments_replies;
 create index if not exists comments_replies_in_order

@@ -61,6 +61,8 @@ class CommentState:
     """Why the thread's rules refused the post itself (closed thread, parent gone), if they did."""
     banned: bool = False
     featured: bool = False
+    pinned: bool = False
+    """Leads its thread's top-level comments, whatever the sort (a moderator's pin)."""
     approved: bool = False
     edited_at: datetime | None = None
     edit_count: int = 0

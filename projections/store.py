@@ -12,8 +12,8 @@ from collections.abc import Mapping, Sequence
 from importlib.resources import files
 from typing import NamedTuple
 
+from eventlog.position import APPLIED_CHANNEL
 from events import Envelope
-from events.position import APPLIED_CHANNEL
 from projections.memory import Snapshot, normalized
 from projections.registry import BOOKKEEPING, TABLES, VERSIONS, Projection
 from projections.sql_rows import Conn
@@ -193,7 +193,7 @@ _SNAPSHOT_QUERIES = {
     "comments": "select article_id, comment_id, parent_id, author_id, author_name, body,"
     " posted_at, event_id, accepted_at, own_status, own_holds, post_rejection, banned, status,"
     " hold_reasons, featured, approved, edited_at, edit_count, deleted_at, reply_count,"
-    " flag_count, score from comments",
+    " flag_count, score, pinned from comments",
     "flags": "select article_id, comment_id, flagger_id, reason, note, flagged_at from flags",
     "votes": "select article_id, comment_id, voter_id, vote from votes",
     "bans": "select author_id, banned_at, until, lifted_at, reason, moderator_id from bans",

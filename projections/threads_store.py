@@ -9,17 +9,22 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, assert_never
 
 from events import (
+    ArticleClosed,
     ArticlePublished,
+    ArticleReopened,
+    ArticleUpdated,
     AuthorBanned,
     AuthorUnbanned,
     CommentDeleted,
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Envelope,
 )
@@ -66,6 +71,7 @@ _COMMENT_COLUMNS = {
     "edited_at": "timestamptz",
     "edit_count": "integer",
     "deleted_at": "timestamptz",
+    "pinned": "boolean",
 }
 _FLAG_COLUMNS = {
     "article_id": "text",
@@ -99,16 +105,6 @@ _OUTCOME_COLUMNS = {
     "reason": "text",
     "at": "timestamptz",
 }
-
-
-_COMMENT_EVENTS = (
-    CommentPosted,
-    CommentEdited,
-    CommentDeleted,
-    CommentVoted,
-    CommentFlagged,
-    CommentModerated,
-)
 
 
 _SERVED_COLUMNS = {"status": "text", "hold_reasons": "text[]"}
@@ -151,41 +147,74 @@ def _keep_comment(state: State, loaded: Loaded, row: Any) -> None:
         loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
 
 
+@dataclass
+class Wanted:
+    """The keys of the rows a batch's rules can read, collected by `rows_to_load`."""
+
+    articles: set[str] = field(default_factory=set)
+    comments: set[CommentKey] = field(default_factory=set)
+    flagged: set[CommentKey] = field(default_factory=set)
+    votes: set[tuple[str, str, str]] = field(default_factory=set)
+    authors: set[str] = field(default_factory=set)
+    sweeps: dict[str, datetime] = field(default_factory=dict)
+    """Per author, the earliest ban or unban: comments accepted since may change."""
+    posted: set[CommentKey] = field(default_factory=set)
+    published: set[str] = field(default_factory=set)
+
+
+def rows_to_load(events: Sequence[Envelope]) -> Wanted:
+    """What the rules of each event read (lifecycle, comment_rules), keyed by type. Exhaustive:
+    a type of the `Event` union without a case fails the type check (`assert_never`)."""
+    w = Wanted()
+    for event in events:
+        data = event.data
+        match data:
+            case AuthorBanned() | AuthorUnbanned():
+                w.authors.add(data.author_id)
+                # A ban or an unban can change whether a ban covers any comment accepted since.
+                at = event.accepted_at
+                w.sweeps[data.author_id] = min(at, w.sweeps.get(data.author_id, at))
+            case ArticlePublished():
+                w.articles.add(data.article_id)
+                w.published.add(data.article_id)
+            case ArticleUpdated() | ArticleClosed() | ArticleReopened():
+                w.articles.add(data.article_id)
+            case CommentPosted():
+                key = (data.article_id, data.comment_id)
+                w.articles.add(data.article_id)
+                w.comments.add(key)
+                w.posted.add(key)
+                w.authors.add(data.author_id)
+                if data.parent_id is not None:
+                    w.comments.add((data.article_id, data.parent_id))
+            case CommentFlagged():
+                w.articles.add(data.article_id)
+                w.comments.add((data.article_id, data.comment_id))
+                w.flagged.add((data.article_id, data.comment_id))
+            case CommentVoted():
+                w.articles.add(data.article_id)
+                w.comments.add((data.article_id, data.comment_id))
+                w.votes.add((data.article_id, data.comment_id, data.voter_id))
+            case (
+                CommentEdited()
+                | CommentDeleted()
+                | CommentModerated()
+                | CommentPinned()
+                | CommentUnpinned()
+            ):
+                w.articles.add(data.article_id)
+                w.comments.add((data.article_id, data.comment_id))
+            case _:
+                assert_never(data)
+    return w
+
+
 async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loaded]:
     """The rows the batch's events can read (their articles, comments, parents, flags, votes,
     authors' bans, and the comments a ban in the batch may sweep), and their counts."""
-    articles: set[str] = set()
-    comments: set[CommentKey] = set()
-    flagged: set[CommentKey] = set()
-    votes: set[tuple[str, str, str]] = set()
-    authors: set[str] = set()
-    sweeps: dict[str, datetime] = {}
-    posted: set[CommentKey] = set()
-    published: set[str] = set()
-    for event in events:
-        data = event.data
-        if isinstance(data, AuthorBanned | AuthorUnbanned):
-            authors.add(data.author_id)
-            # A ban or an unban can change whether a ban covers any comment accepted since.
-            at = event.accepted_at
-            sweeps[data.author_id] = min(at, sweeps.get(data.author_id, at))
-            continue
-        articles.add(data.article_id)
-        if isinstance(data, ArticlePublished):
-            published.add(data.article_id)
-        if not isinstance(data, _COMMENT_EVENTS):
-            continue
-        key = (data.article_id, data.comment_id)
-        comments.add(key)
-        if isinstance(data, CommentPosted):
-            posted.add(key)
-            authors.add(data.author_id)
-            if data.parent_id is not None:
-                comments.add((data.article_id, data.parent_id))
-        elif isinstance(data, CommentFlagged):
-            flagged.add(key)
-        elif isinstance(data, CommentVoted):
-            votes.add((*key, data.voter_id))
+    w = rows_to_load(events)
+    articles, comments, flagged, votes = w.articles, w.comments, w.flagged, w.votes
+    authors, sweeps, posted, published = w.authors, w.sweeps, w.posted, w.published
     state, loaded = State(), Loaded()
     article_cols = ", ".join([*_ARTICLE_COLUMNS, "comment_count"])
     comment_cols = ", ".join([*_COMMENT_COLUMNS, *_COUNT_COLUMNS])

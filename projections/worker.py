@@ -19,9 +19,9 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.dead_letters import dead_letter_headers
+from eventlog.reading import READ_COMMITTED
 from events import UndecodableRecord, decode_record
-from events.dead_letters import dead_letter_headers
-from events.reading import READ_COMMITTED
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
@@ -58,18 +58,19 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     topic: str
     dlq_topic: str
     database_url: str
-    pg_schema: str = "public"
+    pg_schema: str
     group_id: str = "threadlog-projections"
     instance_id: str | None = None
     """A stable name for this worker in the group (Kafka static membership): restarted under
     the same name within the session timeout, it takes its partitions back without a rebalance.
     Two live workers must never share one (Kafka fences the older)."""
     projections: tuple[str, ...] = ("threads",)
-    edit_window_s: float = 900.0
-    premoderate_all: bool = False
-    banned_patterns: tuple[str, ...] = ()
-    max_links: int = 2
-    flag_threshold: int = 3
+    # The policy's defaults are Policy's own; a setting only carries them to the worker.
+    edit_window_s: float = Policy.edit_window.total_seconds()
+    premoderate_all: bool = Policy.premoderate_all
+    banned_patterns: tuple[str, ...] = Policy.banned_patterns
+    max_links: int = Policy.max_links
+    flag_threshold: int = Policy.flag_threshold
     max_batch: int = 2000
     poll_timeout_ms: int = 500
     standalone: bool = False
@@ -97,6 +98,7 @@ class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafk
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         log.info("partitions revoked", partitions=sorted(tp.partition for tp in revoked))
+        self._worker.stats.partitions_revoked(tp.partition for tp in revoked)
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
         await self._worker.seek_assigned(assigned)
@@ -181,6 +183,22 @@ class Worker:
         for tp in assigned:
             self._consumer.seek(tp, positions[tp.partition])
         log.info("partitions assigned", positions=positions)
+        await self._lag_from(assigned, positions)
+
+    async def _lag_from(
+        self, assigned: Sequence[TopicPartition], positions: dict[int, int]
+    ) -> None:
+        """Give /metrics a lag for every assigned partition at once, from the partitions' ends;
+        batches keep it current from then on."""
+        assert self._consumer is not None
+        try:
+            ends = await asyncio.wait_for(self._consumer.end_offsets(list(assigned)), 5)
+        except Exception as error:  # a gauge must never stop the worker: 0 until a batch
+            log.warning("could not read the partitions' ends for the lag gauge", error=str(error))
+            ends = {tp: positions[tp.partition] for tp in assigned}
+        self.stats.partitions_assigned(
+            {tp.partition: ends[tp] - positions[tp.partition] for tp in assigned}
+        )
 
     async def count_dead_letters(self, every_s: float = 30.0) -> None:
         """Keep the dead-letter gauges of /metrics current: read the dead-letter topic and the

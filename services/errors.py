@@ -6,7 +6,8 @@
 `code` is stable and machine-readable; `message` says what to do; `details` name the fields.
 """
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 import structlog
@@ -72,6 +73,21 @@ def _respond(error: ApiError) -> Response[ErrorResponse]:
 
 def _api_error(_: Request[Any, Any, Any], error: ApiError) -> Response[ErrorResponse]:
     return _respond(error)
+
+
+E = TypeVar("E", bound=Exception)
+
+
+def answered_as(
+    to_api_error: Callable[[E], ApiError],
+) -> Callable[[Request[Any, Any, Any], E], Response[ErrorResponse]]:
+    """An exception handler that answers a domain error as `to_api_error` maps it: a service
+    registers one for its domain errors, so nothing below its handlers has to speak HTTP."""
+
+    def handler(_: Request[Any, Any, Any], error: E) -> Response[ErrorResponse]:
+        return _respond(to_api_error(error))
+
+    return handler
 
 
 def _validation(_: Request[Any, Any, Any], error: ValidationException) -> Response[ErrorResponse]:

@@ -21,7 +21,9 @@ from events import (
     CommentEdited,
     CommentFlagged,
     CommentModerated,
+    CommentPinned,
     CommentPosted,
+    CommentUnpinned,
     CommentVoted,
     Envelope,
     Event,
@@ -45,8 +47,8 @@ article = st.sampled_from(ARTICLES)
 comment = st.sampled_from(COMMENTS)
 person = st.sampled_from(PEOPLE)
 
-thread_events: st.SearchStrategy[Event] = st.one_of(
-    st.builds(
+EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Event]] = {
+    ArticlePublished: st.builds(
         ArticlePublished,
         article_id=article,
         title=texts,
@@ -54,29 +56,28 @@ thread_events: st.SearchStrategy[Event] = st.one_of(
         author=st.none() | texts,
         premoderated=st.booleans(),
     ),
-    st.builds(
+    ArticleUpdated: st.builds(
         ArticleUpdated,
         article_id=article,
         title=st.none() | texts,
         url=st.none(),
         premoderated=st.none() | st.booleans(),
     ),
-    st.builds(ArticleClosed, article_id=article, by=person, reason=notes),
-    st.builds(ArticleReopened, article_id=article, by=person, reason=notes),
-    *[
-        st.builds(
-            CommentPosted,
-            article_id=article,
-            comment_id=comment,
-            author_id=person,
-            body=bodies,
-            author_name=st.none() | texts,
-            parent_id=st.none() | comment,
-        ).filter(lambda c: c.parent_id != c.comment_id)
-    ]
-    * 4,
-    st.builds(CommentEdited, article_id=article, comment_id=comment, editor_id=person, body=bodies),
-    st.builds(
+    ArticleClosed: st.builds(ArticleClosed, article_id=article, by=person, reason=notes),
+    ArticleReopened: st.builds(ArticleReopened, article_id=article, by=person, reason=notes),
+    CommentPosted: st.builds(
+        CommentPosted,
+        article_id=article,
+        comment_id=comment,
+        author_id=person,
+        body=bodies,
+        author_name=st.none() | texts,
+        parent_id=st.none() | comment,
+    ).filter(lambda c: c.parent_id != c.comment_id),
+    CommentEdited: st.builds(
+        CommentEdited, article_id=article, comment_id=comment, editor_id=person, body=bodies
+    ),
+    CommentDeleted: st.builds(
         CommentDeleted,
         article_id=article,
         comment_id=comment,
@@ -84,14 +85,14 @@ thread_events: st.SearchStrategy[Event] = st.one_of(
         reason=notes,
         moderator=st.booleans(),
     ),
-    st.builds(
+    CommentVoted: st.builds(
         CommentVoted,
         article_id=article,
         comment_id=comment,
         voter_id=person,
         vote=st.sampled_from(["up", "down", "none"]),
     ),
-    st.builds(
+    CommentFlagged: st.builds(
         CommentFlagged,
         article_id=article,
         comment_id=comment,
@@ -99,7 +100,7 @@ thread_events: st.SearchStrategy[Event] = st.one_of(
         reason=st.sampled_from(["spam", "abuse", "hate", "off_topic", "other"]),
         note=notes,
     ),
-    st.builds(
+    CommentModerated: st.builds(
         CommentModerated,
         article_id=article,
         comment_id=comment,
@@ -107,13 +108,40 @@ thread_events: st.SearchStrategy[Event] = st.one_of(
         action=st.sampled_from(["approve", "reject", "feature", "unfeature"]),
         note=notes,
     ),
-)
-author_events: st.SearchStrategy[Event] = st.one_of(
-    st.builds(
+    CommentPinned: st.builds(
+        CommentPinned, article_id=article, comment_id=comment, moderator_id=person, note=notes
+    ),
+    CommentUnpinned: st.builds(
+        CommentUnpinned, article_id=article, comment_id=comment, moderator_id=person, note=notes
+    ),
+    AuthorBanned: st.builds(
         AuthorBanned, author_id=person, moderator_id=st.just("mod"), reason=notes, until=st.none()
     ),
-    st.builds(AuthorUnbanned, author_id=person, moderator_id=st.just("mod"), reason=notes),
-)
+    AuthorUnbanned: st.builds(
+        AuthorUnbanned, author_id=person, moderator_id=st.just("mod"), reason=notes
+    ),
+}
+"""One strategy per event type (tests/unit/test_event_declarations.py checks none is missing)."""
+
+_WEIGHTS: dict[type[Event], int] = {CommentPosted: 4}
+"""Posts are drawn more often, so that logs have threads for the other events to act on."""
+
+
+def _one_of(thread: bool) -> st.SearchStrategy[Event]:
+    return st.one_of(
+        *[
+            strategy
+            for cls, strategy in EVENT_STRATEGIES.items()
+            if ("article_id" in cls.__struct_fields__) == thread
+            for _ in range(_WEIGHTS.get(cls, 1))
+        ]
+    )
+
+
+thread_events = _one_of(thread=True)
+"""Events of one thread's partition (keyed by their article)."""
+author_events = _one_of(thread=False)
+"""An author's bans and unbans (keyed by the author)."""
 
 
 @st.composite

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from events.reading import READ_COMMITTED
+from eventlog.reading import READ_COMMITTED
 
 _FIRST_WINDOW = 16
 """Offsets read back from the end at first: a marker or two, unless requests were aborted."""
@@ -22,7 +22,7 @@ async def committed_ends(
 ) -> dict[TopicPartition, int]:
     """Per partition, one past its last committed record (0 when it has none).
 
-    `consumer` must read committed records only (`events.reading.READ_COMMITTED`); its
+    `consumer` must read committed records only (`eventlog.reading.READ_COMMITTED`); its
     assignment is replaced. Reads back from the end in growing windows, so it costs a fetch or
     two per partition however long the log."""
     ends = await consumer.end_offsets(list(tps))

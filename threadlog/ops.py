@@ -102,8 +102,8 @@ async def _rebuild(settings: Settings, name: str) -> None:
         await conn.close()
     print(file=sys.stderr)
     print(
-        f"rebuilt {name} v{VERSIONS[name]} from {report.events:,} records in"
-        f" {report.build_s:,.1f} s ({report.events / max(report.build_s, 1e-9):,.0f} records/s);"
+        f"rebuilt {name} v{VERSIONS[name]} from {report.offsets:,} log offsets in"
+        f" {report.build_s:,.1f} s ({report.offsets / max(report.build_s, 1e-9):,.0f} offsets/s);"
         f" switched in one transaction: readers waited {report.readers_locked_ms:.1f} ms,"
         f" the worker {report.worker_paused_ms:.1f} ms; old copy dropped"
     )

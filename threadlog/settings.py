@@ -7,12 +7,13 @@ rarely needs changing.
 import os
 import re
 from collections.abc import Mapping
+from typing import Any
 
 import msgspec
 
 from events import Limits
+from events.contract import DEFAULT_DLQ_TOPIC, DEFAULT_TOPIC
 from events.fields import Timestamp
-from events.limits import EPOCH
 from projections import WorkerSettings
 from services.auth import AuthSettings
 from services.ingest import IngestSettings
@@ -21,78 +22,86 @@ from services.query import QuerySettings, StreamLimits
 from services.web import WebSettings
 
 
+def _default(component: type[msgspec.Struct], name: str) -> Any:
+    """The default `component` declares for its field `name`. A component owns the defaults of
+    what only it uses; Settings owns only what the deployment knows (where the servers, the
+    schema and the topics are), so no default is written twice (test_settings_defaults.py)."""
+    [field] = [f for f in msgspec.structs.fields(component) if f.name == name]
+    return field.default
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The whole configuration of one threadlog deployment."""
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql://threadlog@127.0.0.1:5432/threadlog"
     pg_schema: str = "public"
-    topic: str = "threadlog.events"
-    dlq_topic: str = "threadlog.events.dlq"
+    topic: str = DEFAULT_TOPIC
+    dlq_topic: str = DEFAULT_DLQ_TOPIC
     topic_partitions: int = 12
     topic_replication: int = 1
-    consumer_group: str = "threadlog-projections"
+    consumer_group: str = _default(WorkerSettings, "group_id")
     ingest_host: str = "127.0.0.1"
     ingest_port: int = 8001
     query_host: str = "127.0.0.1"
     query_port: int = 8002
-    kafka_linger_ms: int = 0
+    kafka_linger_ms: int = _default(IngestSettings, "linger_ms")
     """How long ingest's producer holds a record for others to join its batch."""
-    ingest_instance_id: str = ""
+    ingest_instance_id: str = _default(IngestSettings, "instance_id")
     """Ingest's stable name in its Kafka transactional ids (default: the host's name)."""
-    ingest_producers: int = 2
+    ingest_producers: int = _default(IngestSettings, "producers")
     """Transactional producers per ingest process, taking turns at committing the requests
     waiting (one transaction open at a time)."""
     ingest_workers: int = 1
     query_workers: int = 1
     """Processes serving each port (uvicorn workers); each keeps its own pool, page cache, Kafka
     producer and rate-limit buckets, so per-key limits apply per process."""
-    max_comment_chars: int = 10_000
-    max_batch_events: int = 1_000
-    earliest_event_time: Timestamp = EPOCH
+    max_comment_chars: int = _default(Limits, "max_comment_chars")
+    max_batch_events: int = _default(Limits, "max_batch_events")
+    earliest_event_time: Timestamp = _default(Limits, "earliest_time")
     """The earliest event `time` ingest accepts (RFC 3339 with an offset); lower it to import
     older history."""
-    max_future_s: float = 300.0
+    max_future_s: float = _default(Limits, "max_future_s")
     """How far past ingest's clock an event's `time` may be."""
-    worker_max_batch: int = 2_000
+    worker_max_batch: int = _default(WorkerSettings, "max_batch")
     worker_instance_id: str = ""
     """The worker's stable name in its group (a pod's name): restarted under it, a worker takes
     its partitions back at once instead of waiting out the session timeout and a rebalance."""
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = 8003
     """Where the worker serves /metrics and /healthz; 0 turns them off."""
-    edit_window_s: float = 900.0
-    premoderate_all: bool = False
+    edit_window_s: float = _default(WorkerSettings, "edit_window_s")
+    premoderate_all: bool = _default(WorkerSettings, "premoderate_all")
     banned_patterns: str = "[]"
     """A JSON array of regular expressions (case-insensitive) that hold a comment."""
-    max_links: int = 2
-    flag_threshold: int = 3
-    flag_limit_per_min: float = 60.0
+    max_links: int = _default(WorkerSettings, "max_links")
+    flag_threshold: int = _default(WorkerSettings, "flag_threshold")
+    flag_limit_per_min: float = _default(IngestSettings, "flag_limit_per_min")
     """Flags one key may post a minute (bursts of as many); 0 turns the limit off. A produce key
     asserts its flaggers' ids, so this bounds how fast a leaked key can hide comments."""
-    auth_refresh_s: float = 2.0
-    auth_max_stale_s: float = 30.0
-    db_timeout_s: float = 5.0
-    rate_limit_per_s: float = 50.0
-    rate_limit_burst: float = 200.0
-    reads_require_key: bool = False
-    max_inflight_requests: int = 100
-    notifier_group: str = "threadlog-notifier"
-    after_max_wait_s: float = 5.0
+    auth_refresh_s: float = _default(AuthSettings, "refresh_s")
+    auth_max_stale_s: float = _default(AuthSettings, "max_stale_s")
+    db_timeout_s: float = _default(AuthSettings, "db_timeout_s")
+    rate_limit_per_s: float = _default(AuthSettings, "rate_per_s")
+    rate_limit_burst: float = _default(AuthSettings, "burst")
+    reads_require_key: bool = _default(AuthSettings, "reads_require_key")
+    max_inflight_requests: int = _default(AuthSettings, "max_inflight")
+    notifier_group: str = _default(NotifierSettings, "group_id")
+    after_max_wait_s: float = _default(QuerySettings, "after_max_wait_s")
     """How long a read with `?after=` waits for the projection before answering 503."""
-    max_after_waits: int = 1_000
+    max_after_waits: int = _default(QuerySettings, "max_after_waits")
     """Reads waiting with `?after=` at once per query process (they hold no request slot)."""
-    max_page_comments: int = 10_000
+    max_page_comments: int = _default(QuerySettings, "max_page_comments")
     """Most comments a page may hold, inlined replies included: deeper levels are cut first."""
-    max_streams: int = 5_000
+    max_streams: int = _default(StreamLimits, "max_streams")
     """Live streams one query process serves."""
-    max_streams_per_key: int = 1_000
+    max_streams_per_key: int = _default(StreamLimits, "per_key")
     """Live streams open at once with one key (a site's backend relays its readers' streams)."""
-    max_streams_per_address: int = 20
+    max_streams_per_address: int = _default(StreamLimits, "per_address")
     """Live streams open at once without a key, per client address."""
     trusted_proxies: str = ""
     """Comma-separated addresses whose X-Forwarded-For names the client (for per-address caps)."""
-    live_feed_max_pending: int = 10_000
+    live_feed_max_pending: int = _default(StreamLimits, "max_pending")
     """Changes the live feed reads ahead of the projection before it waits for the worker."""
     web_host: str = "127.0.0.1"
     web_port: int = 8004
@@ -100,7 +109,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the web process reaches the query service; empty: THREADLOG_QUERY_HOST/_PORT."""
     web_ingest_url: str = ""
     """Where the web process reaches ingest; empty: THREADLOG_INGEST_HOST/_PORT."""
-    web_demo_key_file: str = ""
+    web_demo_key_file: str = _default(WebSettings, "demo_key_file")
     """A file holding the demo reader backend's key (scope produce); empty turns it off."""
     web_allowed_origins: str = ""
     """Comma-separated origins (`https://news.example`) besides the pages' own whose pages may
@@ -260,7 +269,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     given = {name: env[var] for name, var in ENVIRONMENT.items() if env.get(var)}
     try:
-        msgspec.json.decode(given.get("banned_patterns", "[]"), type=list[str])
+        msgspec.json.decode(
+            given.get("banned_patterns", Settings().banned_patterns), type=list[str]
+        )
     except msgspec.DecodeError as error:
         var = ENVIRONMENT["banned_patterns"]
         raise ConfigError(f"{var}: expected a JSON array of strings: {error}") from error

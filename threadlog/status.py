@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from events.reading import READ_COMMITTED
+from eventlog.reading import READ_COMMITTED
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.registry import VERSIONS

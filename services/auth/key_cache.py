@@ -28,7 +28,7 @@ class AuthSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the keys are, how fresh they must be, and how much each key may ask."""
 
     database_url: str
-    pg_schema: str = "public"
+    pg_schema: str
     refresh_s: float = 2.0
     max_stale_s: float = 30.0
     db_timeout_s: float = 5.0

@@ -1,7 +1,10 @@
-"""Scopes: what a key may do, and which scope each event type needs. Pure."""
+"""Scopes: what a key may do, and which scope each event type needs (as it declares). Pure."""
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
+from types import MappingProxyType
 from typing import Final, Literal, get_args
+
+from events import EVENT_TYPES, Event
 
 Scope = Literal["produce", "moderate", "operate", "admin"]
 """produce: content events; moderate: moderation events and the queue; operate: operator
@@ -12,25 +15,36 @@ SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
 MODERATOR_DELETION: Final = "CommentDeleted(moderator)"
 """How a deletion of someone else's comment (`moderator: true`) is named for its scope."""
 
-_MODERATION_EVENTS: Final = frozenset(
-    {
-        "CommentModerated",
-        "AuthorBanned",
-        "AuthorUnbanned",
-        "ArticleClosed",
-        "ArticleReopened",
-        MODERATOR_DELETION,
-    }
+
+class UndeclaredEvent(LookupError):
+    """A scope was asked for a type no event class declares: a bug, never a default scope."""
+
+
+def _declared(cls: type[Event]) -> Scope:
+    scope: Scope | None = getattr(cls, "SCOPE", None)
+    if scope is None or scope not in SCOPES:
+        # Refuse to start rather than guess: a default would open a moderation event to every
+        # producer (tests/unit/test_event_declarations.py names the gap first).
+        raise TypeError(f"{cls.__name__} declares no SCOPE; add one to its class in events/")
+    return scope
+
+
+EVENT_SCOPES: Final[Mapping[str, Scope]] = MappingProxyType(
+    {name: _declared(cls) for name, cls in EVENT_TYPES.items()} | {MODERATOR_DELETION: "moderate"}
 )
+"""The scope each event type needs, as its class declares it (`SCOPE` in events/catalog.py)."""
 
 
 def scope_for_event(event_type: str) -> Scope:
     """The scope a key needs to post an event of this type (by its CloudEvents `type`).
 
-    Types not named here need `produce`: content is the default, and an unknown type is refused
-    by validation anyway, so it must not unlock anything.
+    Ingest refuses an unknown type (422) before it asks; asking anyway is a bug, and raises
+    `UndeclaredEvent` rather than unlocking anything.
     """
-    return "moderate" if event_type in _MODERATION_EVENTS else "produce"
+    try:
+        return EVENT_SCOPES[event_type]
+    except KeyError:
+        raise UndeclaredEvent(f"no event type {event_type!r} is declared") from None
 
 
 def grants(granted: Collection[str], needed: Scope) -> bool:

@@ -11,6 +11,7 @@ from litestar import Litestar, Request, post
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
+from eventlog.position import Position
 from events import (
     CommentDeleted,
     Envelope,
@@ -19,7 +20,6 @@ from events import (
     MalformedRequest,
     encode_record,
 )
-from events.position import Position
 from services.auth import (
     MODERATOR_DELETION,
     Admission,

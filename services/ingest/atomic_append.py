@@ -1,7 +1,7 @@
 """Append each request to the log whole or not at all: Kafka transactions with group commit.
 
 A request's records are produced inside a Kafka transaction; readers of the log read committed
-records only (`events.reading.READ_COMMITTED`), so a request the broker refuses halfway (a
+records only (`eventlog.reading.READ_COMMITTED`), so a request the broker refuses halfway (a
 record refused, a broker restart, a timeout) is aborted and nothing of it is ever read.
 
 A transaction costs three round trips to the broker (add its partitions, produce, commit)

@@ -2,8 +2,9 @@
 
 The handler reads the raw body (so that one bad event can be reported with its index instead of
 failing the whole decode), which leaves Litestar nothing to describe. This module describes it:
-one envelope or an array of them, each envelope's `data` the JSON Schema msgspec gives for its
-type. Clients and fuzzers (schemathesis) read it from /schema/openapi.json.
+one envelope or an array of them, each envelope the JSON Schema msgspec gives for the envelope
+the codec decodes, its `data` the schema of its type. Clients and fuzzers (schemathesis) read it
+from /schema/openapi.json.
 """
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ import msgspec
 from litestar.openapi.spec import OpenAPIMediaType, Operation, RequestBody, Schema
 
 from events import EVENT_TYPES, Limits
+from events.codec import PostedEnvelope
 
 _REF = "#/components/schemas/"
 
@@ -30,29 +32,27 @@ def _inline(schema: Any, components: dict[str, Any]) -> Any:
 
 
 def envelope_schema(limits: Limits | None = None) -> dict[str, Any]:
-    """JSON Schema of the body: one CloudEvents envelope, or an array of 1 to max_batch_events."""
+    """JSON Schema of the body: one CloudEvents envelope, or an array of 1 to max_batch_events.
+
+    Each envelope is msgspec's schema of the envelope the codec decodes, with its `type` one
+    name and its `data` that type's schema, so the document cannot disagree with the codec."""
     limits = limits or Limits()
     names = list(EVENT_TYPES)
-    refs, components = msgspec.json.schema_components(
-        [EVENT_TYPES[name] for name in names], ref_template=_REF + "{name}"
+    (envelope_ref, *data_refs), components = msgspec.json.schema_components(
+        [PostedEnvelope, *(EVENT_TYPES[name] for name in names)], ref_template=_REF + "{name}"
     )
+    envelope = _inline(envelope_ref, components)
     envelopes = [
         {
-            "type": "object",
+            **envelope,
             "title": f"{name} envelope",
             "properties": {
+                **envelope["properties"],
                 "type": {"enum": [name]},
-                "id": {"type": "string", "minLength": 1, "maxLength": 128},
-                "source": {"type": "string", "minLength": 1, "maxLength": 200},
-                "time": {"type": "string", "format": "date-time"},
-                "specversion": {"enum": ["1.0"]},
-                "datacontenttype": {"enum": ["application/json"]},
                 "data": _inline(ref, components),
             },
-            "required": ["type", "data"],
-            "additionalProperties": False,
         }
-        for name, ref in zip(names, refs, strict=True)
+        for name, ref in zip(names, data_refs, strict=True)
     ]
     one = {"oneOf": envelopes}
     batch = {"type": "array", "items": one, "minItems": 1, "maxItems": limits.max_batch_events}

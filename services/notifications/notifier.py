@@ -1,6 +1,6 @@
 """The notifier: a subscriber of the event log that stores reply and moderation notifications.
 
-Built on `events.subscribe` in its own consumer group: at least once, so every write is
+Built on `eventlog.subscribe` in its own consumer group: at least once, so every write is
 idempotent (notifications are keyed by recipient and event id, authors by comment). Each event is
 handled in one transaction, committed before the subscription moves on.
 """
@@ -12,8 +12,8 @@ import asyncpg
 import msgspec
 import structlog
 
+from eventlog.subscribe import Delivery, subscribe
 from events import CommentPosted, Envelope
-from events.subscribe import Delivery, subscribe
 from services.notifications.rules import notice, target
 from services.notifications.store import Conn, author_of, migrate, remember_author, store_notice
 from services.transient import PG_TRANSIENT
@@ -28,9 +28,9 @@ class NotifierSettings(msgspec.Struct, frozen=True, kw_only=True):
     topic: str
     dlq_topic: str
     database_url: str
-    pg_schema: str = "public"
+    pg_schema: str
+    db_timeout_s: float
     group_id: str = "threadlog-notifier"
-    db_timeout_s: float = 5.0
 
 
 async def handle(conn: Conn, envelope: Envelope) -> bool:

@@ -14,7 +14,7 @@ from litestar.params import QueryParameter
 from services.auth import Admission, AuthSettings, query_rule
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
-from services.query.handlers import ROUTES, pool
+from services.query.handlers import READ_ERROR_HANDLERS, ROUTES, pool
 from services.query.log_end import LogEnd
 from services.query.notifications import NOTIFICATION_ROUTES
 from services.query.page_cache import PageCache
@@ -37,12 +37,12 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the read models live."""
 
     database_url: str
+    pg_schema: str
+    topic: str
+    kafka_bootstrap_servers: str
     auth: AuthSettings
-    pg_schema: str = "public"
     pool_size: int = 10
     statement_timeout_ms: int = 5000
-    topic: str = "threadlog.events"
-    kafka_bootstrap_servers: str = "127.0.0.1:9092"
     after_max_wait_s: float = 5.0
     max_after_waits: int = 1_000
     """Reads waiting with `?after=` at once; they hold no request slot, so they have this bound."""
@@ -111,7 +111,7 @@ def create_app(settings: QuerySettings) -> Litestar:
                 "open_streams": OpenStreams(settings.streams),
             }
         ),
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={**EXCEPTION_HANDLERS, **READ_ERROR_HANDLERS},
         openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),
         debug=False,
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.

@@ -18,7 +18,7 @@ from typing import Literal
 import msgspec
 
 from events.fields import ID_PATTERN, Timestamp
-from services.errors import ApiError, ErrorDetail
+from services.query.read_errors import InvalidCursor
 
 
 class Cursor(msgspec.Struct, frozen=True, array_like=True, forbid_unknown_fields=True):
@@ -46,22 +46,22 @@ def encode_cursor(cursor: Cursor) -> str:
 
 
 def decode_cursor(token: str, kind: str, keys: Sequence[KeyKind]) -> Cursor:
-    """Read a token back; 400 `invalid_cursor` unless it came from the same listing and order
-    and every key is what that listing issues (`keys`, in order)."""
+    """Read a token back; InvalidCursor unless it came from the same listing and order and every
+    key is what that listing issues (`keys`, in order)."""
     if len(token) > _MAX_TOKEN:
-        raise _invalid(f"is longer than {_MAX_TOKEN} characters")
+        raise InvalidCursor(f"is longer than {_MAX_TOKEN} characters")
     try:
         cursor = _decoder.decode(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         # Comparisons are on instants; UTC also proves the instant exists (year 1 at +14:00
         # does not, and asyncpg would fail converting it).
         cursor = msgspec.structs.replace(cursor, time=cursor.time.astimezone(UTC))
     except (binascii.Error, ValueError, OverflowError, msgspec.DecodeError) as error:
-        raise _invalid("is not a cursor this service issued") from error
+        raise InvalidCursor("is not a cursor this service issued") from error
     if cursor.kind != kind or len(cursor.keys) != len(keys):
-        raise _invalid(f"was issued for another listing or order than {kind!r}")
+        raise InvalidCursor(f"was issued for another listing or order than {kind!r}")
     for position, (key, expected) in enumerate(zip(cursor.keys, keys, strict=True)):
         if not _valid(key, expected):
-            raise _invalid(f"key {position} is not the {expected} this listing issues")
+            raise InvalidCursor(f"key {position} is not the {expected} this listing issues")
     return cursor
 
 
@@ -73,12 +73,3 @@ def _valid(key: str, kind: KeyKind) -> bool:
             return _INT.fullmatch(key) is not None and int(key) in _INT32
         case "flag":
             return key in ("0", "1")
-
-
-def _invalid(why: str) -> ApiError:
-    return ApiError(
-        400,
-        "invalid_cursor",
-        f"The cursor {why}; pass the next_cursor of the previous page unchanged, or omit it.",
-        [ErrorDetail(field="cursor", message=f"Cursor {why}")],
-    )

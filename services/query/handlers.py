@@ -1,6 +1,6 @@
 """The query service's routes: each takes typed, bounded parameters and calls one read."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, assert_never, get_args
 
 import asyncpg
 import msgspec
@@ -8,10 +8,17 @@ from litestar import Request, Response, get
 from litestar.datastructures import State
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.types import ExceptionHandlersMap
 
-from services.errors import ApiError, ErrorDetail
+from services.errors import ApiError, ErrorDetail, answered_as
 from services.query.page_bounds import PageShape, bounded
 from services.query.page_cache import PageCache
+from services.query.read_errors import (
+    AmbiguousCommentId,
+    CommentNotFound,
+    InvalidCursor,
+    ReadError,
+)
 from services.query.reads import (
     QueueStatus,
     Sort,
@@ -53,6 +60,35 @@ def _shape(state: State, limit: int, replies: int, depth: int) -> PageShape:
     # Cut before the cache key is made: parameters asking the same page share one entry.
     max_comments: int = state.settings.max_page_comments
     return bounded(limit, replies, depth, max_comments)
+
+
+def as_api_error(error: ReadError) -> ApiError:
+    """The HTTP answer to a read's domain error: the query service's one mapping."""
+    match error:
+        case InvalidCursor():
+            return ApiError(
+                400,
+                "invalid_cursor",
+                f"The cursor {error.why}; pass the next_cursor of the previous page unchanged,"
+                " or omit it.",
+                [ErrorDetail(field="cursor", message=f"Cursor {error.why}")],
+            )
+        case CommentNotFound():
+            return ApiError(404, "comment_not_found", f"No comment {error.comment_id!r} is served.")
+        case AmbiguousCommentId():
+            return ApiError(
+                409,
+                "ambiguous_comment_id",
+                f"Comment id {error.comment_id!r} is used in several articles; add ?article_id=.",
+            )
+        case _:
+            assert_never(error)
+
+
+READ_ERROR_HANDLERS: ExceptionHandlersMap = {
+    kind: answered_as(as_api_error) for kind in get_args(ReadError)
+}
+"""Registered beside services.errors.EXCEPTION_HANDLERS: every read error in the shared shape."""
 
 
 def _no_article(article_id: str) -> ApiError:

@@ -1,10 +1,11 @@
 """The live feed of one query process: comment changes, released once the read model has them.
 
 One subscription per process (no consumer group, nothing committed) reads the log from the
-projection's applied offsets as they were when the feed started. Each CommentPosted, -Edited,
--Deleted, -Moderated or -Flagged waits in a per-partition queue until `AppliedPositions` shows the
-projection past it; it is then read once through the permalink query (so what is pushed is what
-a read returns) and appended to its article's short history, and the article's streams are woken.
+projection's applied offsets as they were when the feed started. Each comment event whose type
+declares `STREAMED` (events/catalog.py) waits in a per-partition queue until `AppliedPositions`
+shows the projection past it; it is then read once through the permalink query (so what is
+pushed is what a read returns) and appended to its article's short history, and the article's
+streams are woken.
 A stream costs a history cursor and a waiter: no query, no task, no queue of its own.
 
 Resuming with Last-Event-ID (`<partition>:<offset>`) replays the history after it. When the feed
@@ -28,27 +29,18 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from litestar.response import ServerSentEventMessage
 
-from events import (
-    CommentDeleted,
-    CommentEdited,
-    CommentFlagged,
-    CommentModerated,
-    CommentPosted,
-    encode_json,
-)
-from events.position import Position
-from events.subscribe import subscribe
-from services.errors import ApiError
+from eventlog.position import Position
+from eventlog.subscribe import subscribe
+from events import STREAMED_TYPES, encode_json
 from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
+from services.query.read_errors import CommentNotFound
 from services.query.reads import read_comment
 from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.query.live")
 
-# A flag is streamed because the threshold's flag holds the comment: readers must see it leave.
-_STREAMED = (CommentPosted, CommentEdited, CommentDeleted, CommentModerated, CommentFlagged)
 KEEPALIVE_S = 15.0
 
 
@@ -140,7 +132,7 @@ class LiveFeed:
                     async for delivery in deliveries:
                         read_upto[delivery.partition] = delivery.offset + 1
                         data = delivery.envelope.data
-                        if isinstance(data, _STREAMED):
+                        if isinstance(data, STREAMED_TYPES):
                             queue = self._pending.setdefault(delivery.partition, deque())
                             queue.append((delivery.offset, data.article_id, data.comment_id))
                             self._pending_count += 1
@@ -211,9 +203,7 @@ class LiveFeed:
         async with self._pool.acquire() as conn:
             try:
                 page = await read_comment(conn, comment_id, article_id, 0, 0)
-            except ApiError as error:
-                if error.status != 404:
-                    raise
+            except CommentNotFound:
                 return "removed", encode_json({"comment_id": comment_id})
         return "comment", encode_json(page.comment)
 

@@ -15,7 +15,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from events.position import Position
+from eventlog.position import Position
 
 log = structlog.get_logger("threadlog.query.log_end")
 

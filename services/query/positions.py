@@ -18,7 +18,7 @@ from asyncpg.pool import PoolConnectionProxy
 from litestar.connection import ASGIConnection
 from litestar.types import Receive, Scope
 
-from events.position import APPLIED_CHANNEL, BadPosition, Position, parse_positions
+from eventlog.position import APPLIED_CHANNEL, BadPosition, Position, parse_positions
 from services.errors import ApiError, ErrorDetail
 from services.query.log_end import LogEnd
 from services.query.wakeup import Wakeup

@@ -4,13 +4,13 @@ Public reads serve comments whose status is visible or deleted (tombstones keep 
 place); pending and rejected comments are only in the moderation queue.
 """
 
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
-from services.errors import ApiError
 from services.query.cursors import Cursor, KeyKind, decode_cursor, encode_cursor
+from services.query.read_errors import AmbiguousCommentId, CommentNotFound
 from services.query.tree import Row, build_tree
 from services.query.views import (
     ArticleView,
@@ -33,7 +33,7 @@ QueueStatus = Literal["pending", "flagged"]
 
 COMMENT_COLUMNS = (
     "article_id, comment_id, parent_id, author_id, author_name, body, status, posted_at,"
-    " edited_at, featured, score, reply_count, flag_count"
+    " edited_at, featured, pinned, score, reply_count, flag_count"
 )
 _C = ", ".join(f"c.{name.strip()}" for name in COMMENT_COLUMNS.split(","))
 _SHOWN = "status in ('visible', 'deleted')"
@@ -52,14 +52,36 @@ _TOP_LEVEL_ORDER = {
         " (posted_at, comment_id) > ($3, $4)))))",
     ),
 }
-_TOP_LEVEL = {
-    (sort, after): f"select {COMMENT_COLUMNS} from comments"
+_TOP_LEVEL_ROWS = (
+    f"select {COMMENT_COLUMNS} from comments"
     f" where article_id = $1 and parent_id is null and {_SHOWN}"
-    + (f" and {where}" if after else "")
-    + f" order by {order} limit $2"
-    for sort, (order, where) in _TOP_LEVEL_ORDER.items()
-    for after in (False, True)
+)
+Segment = Literal["first", "pinned", "rest"]
+"""Where a page of top-level comments starts: at the top, after a pinned comment (pinned ones
+lead every sort), or after an unpinned one."""
+
+
+def _top_level(order: str, after: str, segment: Segment) -> str:
+    # Pinned comments first, each part in the sort's order over its own index: the few pinned
+    # ones (a partial index), then the rest as before; a page after an unpinned comment reads
+    # the rest alone.
+    rest = f"{_TOP_LEVEL_ROWS} and not pinned" + (f" and {after}" if segment == "rest" else "")
+    if segment == "rest":
+        return f"{rest} order by {order} limit $2"
+    pinned = f"{_TOP_LEVEL_ROWS} and pinned" + (f" and {after}" if segment == "pinned" else "")
+    return (
+        f"select * from (({pinned} order by {order} limit $2)"
+        f" union all ({rest} order by {order} limit $2)) t"
+        f" order by pinned desc, {order} limit $2"
+    )
+
+
+_TOP_LEVEL = {
+    (sort, segment): _top_level(order, after, segment)
+    for sort, (order, after) in _TOP_LEVEL_ORDER.items()
+    for segment in get_args(Segment)
 }
+_PINNED = "select pinned from comments where article_id = $1 and comment_id = $2"
 # The first `$3` replies of each parent, and theirs, down to `$4` levels: a page's size is
 # bounded by limit x per_level^depth whatever the thread's size.
 _INLINE_REPLIES = f"""
@@ -173,7 +195,13 @@ async def read_thread(
         args += [after.time, after.keys[-1]]
         if sort == "top":
             args += [after.keys[0] == "1", int(after.keys[1])]
-    roots, more = _page(await conn.fetch(_TOP_LEVEL[(sort, after is not None)], *args), limit)
+    segment: Segment = "first"
+    if after is not None:
+        # The cursor names the last comment served: whether it was pinned says which part of
+        # the order the page goes on in (a cursor from before pins existed names an unpinned one).
+        pinned = await conn.fetchval(_PINNED, article_id, after.keys[-1])
+        segment = "pinned" if pinned else "rest"
+    roots, more = _page(await conn.fetch(_TOP_LEVEL[(sort, segment)], *args), limit)
     last = roots[-1] if roots else None
     next_cursor = None
     if more and last is not None:
@@ -191,13 +219,9 @@ async def read_thread(
 async def _find(conn: Conn, comment_id: str, article_id: str | None) -> Record:
     rows = await conn.fetch(_FIND_COMMENT, comment_id, article_id)
     if not rows:
-        raise ApiError(404, "comment_not_found", f"No comment {comment_id!r} is served.")
+        raise CommentNotFound(comment_id)
     if len(rows) > 1:
-        raise ApiError(
-            409,
-            "ambiguous_comment_id",
-            f"Comment id {comment_id!r} is used in several articles; add ?article_id=.",
-        )
+        raise AmbiguousCommentId(comment_id)
     row: Record = rows[0]
     return row
 
@@ -205,7 +229,8 @@ async def _find(conn: Conn, comment_id: str, article_id: str | None) -> Record:
 async def read_comment(
     conn: Conn, comment_id: str, article_id: str | None, per_level: int, depth: int
 ) -> CommentPage:
-    """A permalink: the comment, its first replies, and its edit history."""
+    """A permalink: the comment, its first replies, and its edit history; CommentNotFound or
+    AmbiguousCommentId when no one comment is served under that id."""
     row = await _find(conn, comment_id, article_id)
     [view] = await _nest(conn, row["article_id"], [row], per_level, depth)
     edits = (
@@ -227,7 +252,8 @@ async def read_replies(
     per_level: int,
     depth: int,
 ) -> RepliesPage:
-    """A page of a comment's direct replies, oldest first, each with its first replies."""
+    """A page of a comment's direct replies, oldest first, each with its first replies; the
+    errors of `read_comment`, and InvalidCursor."""
     parent = await _find(conn, comment_id, article_id)
     article = parent["article_id"]
     after = decode_cursor(cursor, f"replies:{article}", ("id",)) if cursor else None

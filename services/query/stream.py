@@ -18,8 +18,8 @@ from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from eventlog.position import BadPosition, Position, parse_positions
 from events.fields import ID_PATTERN
-from events.position import BadPosition, Position, parse_positions
 from services.auth import ApiKey
 from services.errors import ApiError, ErrorDetail
 from services.query.handlers import pool

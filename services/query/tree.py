@@ -45,6 +45,7 @@ def build_tree(
             posted_at=row["posted_at"],
             edited_at=row["edited_at"],
             featured=row["featured"],
+            pinned=row["pinned"],
             score=row["score"],
             reply_count=row["reply_count"],
             flag_count=row["flag_count"],

@@ -37,6 +37,7 @@ class CommentView(msgspec.Struct, frozen=True, kw_only=True):
     posted_at: datetime
     edited_at: datetime | None
     featured: bool
+    pinned: bool
     score: int
     reply_count: int
     flag_count: int

@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from services.errors import EXCEPTION_HANDLERS
+from services.web.assets import static_assets
 from services.web.pages import PAGE_ROUTES
 from services.web.passthrough import PASSTHROUGH_ROUTES
 from services.web.reader import READER_ROUTES
@@ -33,6 +34,7 @@ class WebSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 def create_app(settings: WebSettings) -> Litestar:
     """The web ASGI app; one HTTP client to the APIs per process, made at startup."""
+    static_assets()  # read and compress the pages and modules once, before the first request
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

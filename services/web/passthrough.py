@@ -4,7 +4,9 @@ and POST /v1/events to ingest, passed through as they are.
 The browser then calls the public API by its documented paths and never needs CORS; a
 deployment with a reverse proxy in front may route /v1 to the services instead and drop this.
 Only the headers the API reads and answers with cross; the caller's key (the console's) passes
-through untouched and is never stored here.
+through untouched and is never stored here. Caching and encoding headers cross both ways
+(If-None-Match and Accept-Encoding up; ETag, Vary, Cache-Control and Content-Encoding back), and
+bodies are relayed as sent, compressed or not: a client gets the query service's 304s and gzip.
 """
 
 from collections.abc import AsyncIterator
@@ -18,17 +20,38 @@ from litestar.params import FromPath
 from litestar.response import Stream
 
 from services.errors import ApiError
-from services.web.upstream import client, send
+from services.web.upstream import client, read_raw, send
 
 log = structlog.get_logger("threadlog.web")
-_REQUEST_HEADERS = ("authorization", "accept", "content-type", "last-event-id")
-_RESPONSE_HEADERS = ("content-type", "retry-after", "www-authenticate", "cache-control")
+_REQUEST_HEADERS = (
+    "authorization",
+    "accept",
+    "content-type",
+    "content-encoding",
+    "last-event-id",
+    "if-none-match",
+    "if-modified-since",
+)
+_RESPONSE_HEADERS = (
+    "content-type",
+    "content-encoding",
+    "retry-after",
+    "www-authenticate",
+    "cache-control",
+    "etag",
+    "last-modified",
+    "vary",
+)
 _STREAM_TIMEOUT = httpx.Timeout(10.0, read=None)
 """A stream is idle between changes (the query service sends a keep-alive every 15 s)."""
 
 
 def _request_headers(request: Request[Any, Any, Any]) -> dict[str, str]:
-    return {name: value for name in _REQUEST_HEADERS if (value := request.headers.get(name))}
+    headers = {name: value for name in _REQUEST_HEADERS if (value := request.headers.get(name))}
+    # The client's codings, or none: httpx would otherwise ask for gzip itself, and the bytes,
+    # relayed as they come, would reach a client that never said it takes gzip.
+    headers["accept-encoding"] = request.headers.get("accept-encoding") or "identity"
+    return headers
 
 
 def _response_headers(upstream: httpx.Response) -> dict[str, str]:
@@ -70,18 +93,17 @@ async def read_api(request: Request[Any, Any, Any], state: State, path: FromPath
             headers=_request_headers(request),
             timeout=_STREAM_TIMEOUT if is_stream else httpx.USE_CLIENT_DEFAULT,
         ),
-        stream=is_stream,
+        stream=True,
     )
     if is_stream and upstream.status_code == 200:
         return Stream(
             _relay(upstream, state),
             headers={**_response_headers(upstream), "X-Accel-Buffering": "no"},
         )
-    if is_stream:
-        await upstream.aread()
-        await upstream.aclose()
     return Response(
-        upstream.content, status_code=upstream.status_code, headers=_response_headers(upstream)
+        await read_raw(upstream),
+        status_code=upstream.status_code,
+        headers=_response_headers(upstream),
     )
 
 
@@ -96,9 +118,12 @@ async def write_api(request: Request[Any, Any, Any], state: State) -> Response[b
             content=await request.body(),
             headers=_request_headers(request),
         ),
+        stream=True,
     )
     return Response(
-        upstream.content, status_code=upstream.status_code, headers=_response_headers(upstream)
+        await read_raw(upstream),
+        status_code=upstream.status_code,
+        headers=_response_headers(upstream),
     )
 
 

@@ -37,8 +37,6 @@ from threadlog.demo_thread import demo_events
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
-pytestmark = pytest.mark.integration
-
 HELD_WORD = "bannedword"
 """A comment containing it is held for a moderator (THREADLOG_BANNED_PATTERNS)."""
 CHROMIUM = os.environ.get("THREADLOG_CHROMIUM", "/usr/bin/chromium")

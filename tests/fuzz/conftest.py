@@ -30,8 +30,6 @@ from services.auth import create_key
 from services.errors import ErrorResponse
 from threadlog.settings import ENVIRONMENT, Settings, from_env
 
-pytestmark = pytest.mark.integration
-
 TALLY: Counter[tuple[str, int]] = Counter()
 """("METHOD /path", status) -> answers seen, for the summary at the end of the run."""
 

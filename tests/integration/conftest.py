@@ -33,8 +33,6 @@ from threadlog.log_end import caught_up_total
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture(scope="session")
 def base_settings() -> Settings:

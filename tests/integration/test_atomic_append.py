@@ -13,7 +13,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import MessageSizeTooLargeError
 from litestar.testing import AsyncTestClient
 
-from events.reading import READ_COMMITTED
+from eventlog.reading import READ_COMMITTED
 from projections import Worker
 from tests.integration.conftest import eventually
 from threadlog.log_end import caught_up_total

@@ -3,6 +3,8 @@ and the checked-in JSON Schemas validate them, with no threadlog code involved."
 
 import asyncio
 import json
+import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from cloudevents.core.bindings.kafka import KafkaMessage, from_binary
 from cloudevents.core.formats.json import JSONFormat
 
 from events import decode_record, encode_json
+from tests.contract.live import every_type
 from tests.integration.test_lifecycle_api import Client, ev, post
 from threadlog.contract import DEFAULT_DIR
 from threadlog.settings import Settings
@@ -29,15 +32,18 @@ def _schema(type_: str, dataschema: str) -> Any:
 async def test_plain_kafka_client_cloudevents_sdk_and_threadlog_agree(
     settings: Settings, ingest: Client
 ) -> None:
-    """Every record ingest appends reads back, through a plain consumer and the `cloudevents`
-    SDK, as the same event (id, type, source, time, data, key) our own decoder gives, and its
-    value validates against the schema its `ce_dataschema` header names."""
+    """Every record ingest appends (one of every event type) reads back, through a plain
+    consumer and the official `cloudevents` SDK's Kafka binding in binary mode, as the same event
+    (id, type, source, time, data, key) our own decoder gives; its extension attributes have
+    names the CloudEvents spec allows and say which key produced it and when ingest accepted it;
+    and its value validates against the schema its `ce_dataschema` header names."""
     posted = [
         ev("ArticlePublished", 0, article_id="art", title="T"),
         post("c1", 1),
         post("c2", 2, parent="c1", author="bob"),
         ev("CommentVoted", 3, article_id="art", comment_id="c1", voter_id="v", vote="up"),
         ev("AuthorBanned", 4, author_id="troll", moderator_id="m"),
+        *every_type(),
     ]
     answer = await ingest.post("/v1/events", json=posted)
     assert answer.status_code == 202, answer.text
@@ -70,5 +76,10 @@ async def test_plain_kafka_client_cloudevents_sdk_and_threadlog_agree(
         assert attributes["time"] == ours.time
         assert attributes["datacontenttype"] == "application/json"
         assert attributes["partitionkey"] == ours.key
+        # CloudEvents 1.0: attribute names are lower-case ASCII letters and digits.
+        assert all(re.fullmatch("[a-z0-9]+", name) for name in attributes), attributes
+        assert attributes["producerkey"] == "test-admin"
+        # An extension's value reaches the SDK as the header's text: RFC 3339, with its zone.
+        assert datetime.fromisoformat(attributes["recordedtime"]) == ours.recordedtime
         assert sdk.get_data() == json.loads(encode_json(ours.data))
         jsonschema.validate(sdk.get_data(), _schema(ours.type, attributes["dataschema"]))

@@ -14,8 +14,8 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from bench.workload import mixed_events
+from eventlog.dead_letters import dead_letter_headers
 from events import encode_record
-from events.dead_letters import dead_letter_headers
 from projections import Worker
 from projections.dead_letter_ops import Filter, read_dead_letters, redrive
 from projections.digest import digest

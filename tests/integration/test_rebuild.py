@@ -211,5 +211,5 @@ async def test_a_rebuild_killed_with_sigkill_resumes_and_ends_with_the_same_dige
     finally:
         await conn.close()
     assert report.resumed
-    assert report.events == len(events)
+    assert report.offsets == len(events)  # produced directly: no transaction markers
     assert digest(await snapshot(db)) == before

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from eventlog.subscribe import Delivery, Start, subscribe
 from events import CommentPosted, Envelope, Limits, decode_request
-from events.subscribe import Delivery, Start, subscribe
 from tests.integration.conftest import produce
 from threadlog.settings import Settings
 

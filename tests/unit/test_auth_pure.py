@@ -3,6 +3,7 @@ service's routes, and the token bucket with an injected clock (no sleeps)."""
 
 import pytest
 
+from events import EVENT_TYPES
 from services.auth import (
     bearer_token,
     grants,
@@ -13,6 +14,7 @@ from services.auth import (
     query_rule,
     scope_for_event,
 )
+from services.auth.scopes import EVENT_SCOPES, UndeclaredEvent
 from services.auth.token_bucket import RateLimiter, retry_after, take
 
 
@@ -32,12 +34,25 @@ from services.auth.token_bucket import RateLimiter, retry_after, take
         ("ArticleClosed", "moderate"),
         ("ArticleReopened", "moderate"),
         ("CommentDeleted(moderator)", "moderate"),
-        ("NoSuchEvent", "produce"),
     ],
 )
 def test_each_event_type_needs_its_scope(event_type: str, scope: str) -> None:
-    """Moderation events need `moderate`; content and unknown types need `produce`."""
+    """Moderation events need `moderate`; content events need `produce`."""
     assert scope_for_event(event_type) == scope
+
+
+def test_the_scope_table_is_derived_from_the_declarations() -> None:
+    """Each type needs exactly the scope its class declares (events/catalog.py)."""
+    assert {name: EVENT_SCOPES[name] for name in EVENT_TYPES} == {
+        name: cls.SCOPE for name, cls in EVENT_TYPES.items()
+    }
+
+
+def test_an_undeclared_type_unlocks_nothing() -> None:
+    """A type no class declares has no scope: asking is an error, never a default `produce`
+    (ingest refuses such a type with 422 before it asks)."""
+    with pytest.raises(UndeclaredEvent, match="NoSuchEvent"):
+        scope_for_event("NoSuchEvent")
 
 
 def test_admin_grants_everything_and_other_scopes_only_themselves() -> None:

@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from services.errors import ApiError
 from services.query.cursors import Cursor, KeyKind, decode_cursor, encode_cursor
+from services.query.handlers import as_api_error
+from services.query.read_errors import InvalidCursor
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
@@ -20,9 +21,9 @@ def forge(value: object) -> str:
 
 def refused(token: str, kind: str, keys: tuple[KeyKind, ...]) -> str:
     """The detail message of the 400 `invalid_cursor` that `token` gets."""
-    with pytest.raises(ApiError) as caught:
+    with pytest.raises(InvalidCursor) as caught:
         decode_cursor(token, kind, keys)
-    error = caught.value
+    error = as_api_error(caught.value)
     assert (error.status, error.code, [d.field for d in error.details]) == (
         400,
         "invalid_cursor",

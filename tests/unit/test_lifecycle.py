@@ -102,6 +102,7 @@ class Thread:
             "reply_count",
             "flag_count",
             "score",
+            "pinned",
         ]
         [row] = [r for r in self.model.snapshot()["comments"] if r[1] == comment_id]
         return dict(zip(names, row, strict=True))

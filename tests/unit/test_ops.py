@@ -3,7 +3,7 @@
 import asyncio
 from datetime import UTC, datetime
 
-from events.dead_letters import dead_letter_headers
+from eventlog.dead_letters import dead_letter_headers
 from projections.dead_letter_ops import DeadLetter, Filter, original_headers, parse
 from projections.digest import differences, digest
 from projections.memory import Snapshot

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from events.position import BadPosition, Position, parse_positions
+from eventlog.position import BadPosition, Position, parse_positions
 from services.query.wakeup import Wakeup
 
 

@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.errors import ApiError
 from services.query.cursors import Cursor, decode_cursor, encode_cursor
+from services.query.handlers import as_api_error
+from services.query.read_errors import InvalidCursor
 from services.query.tree import build_tree
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
@@ -24,6 +25,7 @@ def row(comment_id: str, parent_id: str | None, minute: int) -> dict[str, object
         "status": "visible",
         "edited_at": None,
         "featured": False,
+        "pinned": False,
         "score": 0,
     }
 
@@ -79,9 +81,10 @@ def test_cursor_round_trip_and_refusals() -> None:
         ("!!", "thread:oldest"),
         ("e30", "timeline"),
     ]:
-        with pytest.raises(ApiError) as caught:
+        with pytest.raises(InvalidCursor) as caught:
             decode_cursor(token, kind, ("id",))
-        assert (caught.value.status, caught.value.code, caught.value.details[0].field) == (
+        answer = as_api_error(caught.value)
+        assert (answer.status, answer.code, answer.details[0].field) == (
             400,
             "invalid_cursor",
             "cursor",

@@ -26,8 +26,10 @@ export function fillComment(item, comment, { myVote }) {
   item.dataset.postedAt = comment.posted_at;
   item.dataset.score = String(comment.score);
   item.dataset.featured = comment.featured ? "1" : "";
+  item.dataset.pinned = comment.pinned ? "1" : "";
   item.classList.toggle("tombstone", deleted);
   item.classList.toggle("featured", comment.featured);
+  item.classList.toggle("pinned", comment.pinned);
   const name = deleted ? "[deleted]" : comment.author_name || comment.author_id;
   const head = el(
     "header",
@@ -43,6 +45,9 @@ export function fillComment(item, comment, { myVote }) {
         })
       : null,
     comment.featured ? el("span", { class: "mark featured-mark", text: "featured" }) : null,
+    comment.pinned
+      ? el("span", { class: "mark pinned-mark", title: "pinned by a moderator", text: "pinned" })
+      : null,
   );
   const body = deleted
     ? el("p", { class: "body deleted-body", text: "This comment was deleted." })

@@ -128,10 +128,17 @@ async function submitTool(event) {
   const form = event.target;
   const type = event.submitter.dataset.type;
   const reason = form.elements.reason.value.trim() || undefined;
-  const data =
-    form.id === "ban"
-      ? { author_id: form.elements.author.value.trim(), moderator_id: session.moderator, reason }
-      : { article_id: form.elements.article.value.trim(), by: session.moderator, reason };
+  const article_id = form.elements.article?.value.trim();
+  const data = {
+    ban: () => ({ author_id: form.elements.author.value.trim(), moderator_id: session.moderator, reason }),
+    close: () => ({ article_id, by: session.moderator, reason }),
+    pin: () => ({
+      article_id,
+      comment_id: form.elements.comment.value.trim(),
+      moderator_id: session.moderator,
+      note: reason,
+    }),
+  }[form.id]();
   await send(type, data);
   say(`${event.submitter.textContent}: done.`);
 }
@@ -177,7 +184,7 @@ document.getElementById("sign-out").addEventListener("click", () => {
   signIn.elements.key.focus();
 });
 document.getElementById("refresh").addEventListener("click", () => guard(loadQueue()));
-for (const id of ["ban", "close"]) {
+for (const id of ["ban", "close", "pin"]) {
   document.getElementById(id).addEventListener("submit", (event) => guard(submitTool(event)));
 }
 if (session) guard(open(session));

@@ -71,6 +71,8 @@ async function loadThread({ append = false } = {}) {
 
 // Where a comment that arrives live belongs among its loaded siblings, by the thread's order.
 function before(a, b) {
+  // Pinned comments lead the top-level list in every sort (a reply's pin only marks it).
+  if (a.pinned !== b.pinned) return a.pinned;
   if (sort === "top" && a.featured !== b.featured) return a.featured;
   if (sort === "top" && a.score !== b.score) return a.score > b.score;
   return sort === "newest" ? a.postedAt > b.postedAt : a.postedAt < b.postedAt;
@@ -80,10 +82,12 @@ function place(item, parentId) {
   const parent = parentId ? itemOf(parentId) : null;
   if (parentId && !parent) return false; // its parent is not loaded: it comes with its parent
   const siblings = parent ? parent.querySelector(":scope > .replies") : list;
-  const key = { featured: !!item.dataset.featured, score: +item.dataset.score };
+  const pinned = (node) => !parent && !!node.dataset.pinned;
+  const key = { pinned: pinned(item), featured: !!item.dataset.featured, score: +item.dataset.score };
   key.postedAt = item.dataset.postedAt;
   const next = [...siblings.children].find((other) =>
     before(key, {
+      pinned: pinned(other),
       featured: !!other.dataset.featured,
       score: +other.dataset.score,
       postedAt: other.dataset.postedAt,

@@ -31,12 +31,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.dead_letters import dead_letter_headers
+from eventlog.position import Position
+from eventlog.reading import READ_COMMITTED
 from events.codec import decode_record
-from events.dead_letters import dead_letter_headers
 from events.envelope import Envelope
-from events.position import Position
 from events.problems import UndecodableRecord
-from events.reading import READ_COMMITTED
 
 # The standard library's logger: events must not depend on the app's logging setup (structlog
 # configured by threadlog.logs renders it like every other line).
