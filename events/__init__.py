@@ -27,6 +27,7 @@ from events.catalog import (
 from events.codec import (
     CONTENT_TYPE,
     Headers,
+    decode_binary_request,
     decode_record,
     decode_request,
     encode_json,
@@ -67,6 +68,7 @@ __all__ = [
     "Problem",
     "UndecodableRecord",
     "Vote",
+    "decode_binary_request",
     "decode_record",
     "decode_request",
     "encode_json",

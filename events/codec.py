@@ -6,22 +6,21 @@ Both directions go through one validation path, so the worker accepts exactly wh
 """
 
 import uuid
-from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import msgspec
 
+from events import leap_seconds, request_body
 from events.catalog import (
     EVENT_TYPES,
-    AuthorBanned,
-    CommentEdited,
-    CommentPosted,
     Event,
     EventType,
 )
 from events.envelope import Envelope
-from events.fields import Id, Source, Timestamp, is_blank
+from events.event_checks import domain_problems, time_problem
+from events.fields import URI_REFERENCE_PATTERN, Id, LoggedSource, Source, Timestamp
 from events.limits import Limits
 from events.problems import (
     InvalidEvents,
@@ -30,6 +29,7 @@ from events.problems import (
     UndecodableRecord,
     problem_from_validation,
 )
+from events.request_body import Shape
 from events.upcast import UnknownVersion, current_version, dataschema, upcast, version_of
 
 Headers = Sequence[tuple[str, bytes]]
@@ -51,6 +51,14 @@ class _EnvelopeIn(msgspec.Struct, forbid_unknown_fields=True):
     recordedtime: Timestamp | None = None
     """Accepted so that an event read from the log can be posted again as it is, and ignored:
     the log's own clock decides when it accepted an event (`Envelope.accepted_at`)."""
+    dataschema: str | None = None
+    """The version of `data` (`urn:threadlog:<type>:<version>`, as records carry it); an older
+    version this code reads is upcast, a newer or unknown one refused."""
+    partitionkey: str | None = None
+    """The CloudEvents Kafka extension the SDK fills from a record's key: when given it must be
+    the key the event's data implies (the article id, or `author:<id>`)."""
+    producerkey: str | None = None
+    """Accepted from an event read from the log and ignored: ingest records the key that posted."""
 
 
 PostedEnvelope = _EnvelopeIn
@@ -62,92 +70,22 @@ class _RecordAttributes(msgspec.Struct):
 
     type: EventType
     id: Id
-    source: Source
+    source: LoggedSource
     time: Timestamp
     specversion: Literal["1.0"]
     recordedtime: Timestamp | None = None
 
 
 _envelope_decoder = msgspec.json.Decoder(_EnvelopeIn)
-_batch_decoder = msgspec.json.Decoder(list[msgspec.Raw])
-_single_decoder = msgspec.json.Decoder(msgspec.Raw)
 _data_decoders = {name: msgspec.json.Decoder(cls) for name, cls in EVENT_TYPES.items()}
 _encoder = msgspec.json.Encoder()
-
-
-def _text_problems(index: int, data: Event) -> list[Problem]:
-    # JSON can carry NUL ("\u0000"), PostgreSQL text cannot. (msgspec itself refuses lone
-    # surrogates and invalid UTF-8 as malformed JSON.)
-    return [
-        Problem(index, f"data.{name}", "NUL characters are not allowed")
-        for name in data.__struct_fields__
-        if isinstance(value := getattr(data, name), str) and "\x00" in value
-    ]
-
-
-def _domain_problems(index: int, data: Event, limits: Limits | None) -> list[Problem]:
-    """Rules the type system cannot state: configurable limits, storable text, self-references."""
-    problems = _text_problems(index, data)
-    if isinstance(data, CommentPosted | CommentEdited):
-        if limits is not None and len(data.body) > limits.max_comment_chars:
-            problems.append(
-                Problem(
-                    index, "data.body", f"Expected `str` of length <= {limits.max_comment_chars}"
-                )
-            )
-        if is_blank(data.body):
-            problems.append(
-                Problem(
-                    index,
-                    "data.body",
-                    "Expected text, got only whitespace or invisible characters",
-                )
-            )
-    if isinstance(data, CommentPosted) and data.parent_id == data.comment_id:
-        problems.append(Problem(index, "data.parent_id", "A comment cannot reply to itself"))
-    if isinstance(data, AuthorBanned) and data.until is not None and limits is not None:
-        problem = _until_problem(index, data.until, limits)
-        if problem is not None:
-            problems.append(problem)
-    return problems
-
-
-def _until_problem(index: int, until: datetime, limits: Limits) -> Problem | None:
-    """A ban's end must be storable: not before the earliest time, and a valid instant in UTC."""
-    try:
-        until.astimezone(UTC)
-    except OverflowError:
-        pass
-    else:
-        if until >= limits.earliest_time:
-            return None
-    return Problem(
-        index,
-        "data.until",
-        f"Expected a time from {limits.earliest_time.isoformat()} on, in a year UTC can hold,"
-        f" got {until.isoformat()}",
-    )
-
-
-def _time_problem(index: int, time: datetime, limits: Limits, now: datetime) -> Problem | None:
-    """An event's time must lie between the configured earliest time and a little past now."""
-    latest = now + timedelta(seconds=limits.max_future_s)
-    if limits.earliest_time <= time <= latest:
-        return None
-    return Problem(
-        index,
-        "time",
-        f"Expected a time from {limits.earliest_time.isoformat()} to {latest.isoformat()}"
-        f" ({limits.max_future_s:g} s past now), got {time.isoformat()}; check the producer's"
-        " clock and zone offset",
-    )
 
 
 def _decode_data(
     index: int, type_: str, raw: bytes | memoryview
 ) -> tuple[Event | None, Problem | None]:
     try:
-        return _data_decoders[type_].decode(raw), None
+        return leap_seconds.decode(_data_decoders[type_], raw), None
     except msgspec.ValidationError as error:
         return None, problem_from_validation(index, error, "data")
     except msgspec.DecodeError as error:
@@ -157,42 +95,71 @@ def _decode_data(
         return None, Problem(index, "data", f"Malformed JSON: invalid UTF-8 at byte {error.start}")
 
 
-def decode_request(body: bytes, limits: Limits, now: datetime | None = None) -> list[Envelope]:
-    """Validate a posted body, one envelope or an array of them, and fill in defaults.
+def decode_request(
+    body: bytes, limits: Limits, now: datetime | None = None, *, shape: Shape = "one_or_many"
+) -> list[Envelope]:
+    """Validate a posted body, one envelope or an array of them (as `shape` allows), and fill in
+    defaults.
 
-    Raises MalformedRequest when the body is not JSON, and InvalidEvents listing every event's
-    problems when any event is invalid: a batch is accepted whole or not at all.
+    Raises MalformedRequest when the body is not JSON or not of the shape, and InvalidEvents
+    listing every event's problems when any event is invalid: a batch is accepted whole or not
+    at all.
     """
-    try:
-        return _decode_request(body, limits, now or datetime.now(UTC))
-    except RecursionError as error:
-        # msgspec descends nested arrays and objects recursively, up to Python's recursion limit
-        # (minus the caller's own stack), and raises RecursionError past it. An event needs
-        # three levels; nothing legitimate comes near.
-        raise MalformedRequest(
-            "Malformed JSON: nested too deeply to decode; an event is an object of objects,"
-            " three levels at most"
-        ) from error
+    with request_body.not_too_deep():
+        at = now or datetime.now(UTC)
+        return _decode_items(request_body.split(body, shape), limits, at)
 
 
-def _decode_request(body: bytes, limits: Limits, at: datetime) -> list[Envelope]:
-    try:
-        body.decode()
-    except UnicodeDecodeError as error:
-        # Checked first: msgspec reports invalid UTF-8 inside strings as UnicodeDecodeError.
-        raise MalformedRequest(f"Malformed JSON: invalid UTF-8 at byte {error.start}") from error
-    stripped = body.lstrip()
-    try:
-        if stripped.startswith(b"["):
-            items = _batch_decoder.decode(stripped)
-        elif stripped.startswith(b"{"):
-            items = [_single_decoder.decode(stripped)]
-        else:
-            raise MalformedRequest("Expected a JSON object (one event) or an array of events")
-    except msgspec.ValidationError as error:
-        raise MalformedRequest(f"Expected a JSON object or array: {error}") from error
-    except msgspec.DecodeError as error:
-        raise MalformedRequest(f"Malformed JSON: {error}") from error
+def decode_binary_request(
+    attributes: Mapping[str, str], data: bytes, limits: Limits, now: datetime | None = None
+) -> Envelope:
+    """Validate one event posted in CloudEvents HTTP binary mode: its context attributes (the
+    `ce-*` headers, percent-decoded, without the prefix) and its data (the body).
+
+    The attributes and the data make the structured envelope that `decode_request` validates,
+    so both modes accept the same events; a problem names the header it came from (`ce-time`).
+    """
+    with request_body.not_too_deep():
+        raw = request_body.read_json(data, request_body.single_decoder)
+        problems = []
+        if "specversion" not in attributes:
+            problems.append(
+                Problem(0, "ce-specversion", "Object missing required field `specversion`")
+            )
+        if "data" in attributes:
+            problems.append(
+                Problem(0, "ce-data", "Not an attribute: in binary mode the body is the data")
+            )
+        if problems:
+            raise InvalidEvents(problems)
+        structured = msgspec.Raw(_encoder.encode({**attributes, "data": raw}))
+        try:
+            [envelope] = _decode_items([structured], limits, now or datetime.now(UTC))
+        except InvalidEvents as error:
+            raise InvalidEvents([_as_header(problem) for problem in error.problems]) from None
+        return envelope
+
+
+def _as_header(problem: Problem) -> Problem:
+    """A problem with an attribute, named by its binary-mode header; data keeps its path."""
+    if problem.field == "$" or problem.field.split(".")[0].split("[")[0] == "data":
+        return problem
+    return Problem(problem.index, f"ce-{problem.field}", problem.message)
+
+
+def _readable(problem: Problem) -> Problem:
+    # msgspec quotes the pattern that failed; the URI-reference's is too long to help anyone.
+    if URI_REFERENCE_PATTERN not in problem.message:
+        return problem
+    return Problem(
+        problem.index,
+        problem.field,
+        "Expected a URI-reference (RFC 3986), such as /cms or https://example.com/cms: ASCII"
+        " only, spaces and other characters outside RFC 3986 percent-encoded (%20)",
+    )
+
+
+def _decode_items(items: list[msgspec.Raw], limits: Limits, at: datetime) -> list[Envelope]:
     if not items:
         raise InvalidEvents([Problem(0, "$", "Expected at least one event, got an empty array")])
     if len(items) > limits.max_batch_events:
@@ -209,38 +176,57 @@ def _decode_request(body: bytes, limits: Limits, at: datetime) -> list[Envelope]
     envelopes: list[Envelope] = []
     problems: list[Problem] = []
     for index, raw in enumerate(items):
-        try:
-            wire = _envelope_decoder.decode(raw)
-        except msgspec.ValidationError as error:
-            problems.append(problem_from_validation(index, error, ""))
-            continue
-        except msgspec.DecodeError as error:
-            problems.append(Problem(index, "$", f"Malformed JSON: {error}"))
-            continue
-        data, problem = _decode_data(index, wire.type, wire.data)
-        if data is None:
-            assert problem is not None
-            problems.append(problem)
-            continue
-        found = _domain_problems(index, data, limits)
-        if wire.time is not None and (late := _time_problem(index, wire.time, limits, at)):
-            found.append(late)
-        if found:
-            problems.extend(found)
-            continue
-        envelopes.append(
-            Envelope(
-                id=wire.id or str(uuid.uuid4()),
-                type=wire.type,
-                source=wire.source,
-                time=wire.time or at,
-                data=data,
-                recordedtime=at,
-            )
-        )
+        decoded = _decode_item(index, raw, limits, at)
+        if isinstance(decoded, Envelope):
+            envelopes.append(decoded)
+        else:
+            problems.extend(decoded)
     if problems:
         raise InvalidEvents(problems)
     return envelopes
+
+
+def _decode_item(
+    index: int, raw: msgspec.Raw, limits: Limits, at: datetime
+) -> Envelope | list[Problem]:
+    """One posted envelope, or everything wrong with it."""
+    try:
+        wire = leap_seconds.decode(_envelope_decoder, raw)
+    except msgspec.ValidationError as error:
+        return [_readable(problem_from_validation(index, error, ""))]
+    except msgspec.DecodeError as error:
+        return [Problem(index, "$", f"Malformed JSON: {error}")]
+    raw_data: bytes | memoryview = wire.data
+    if wire.dataschema is not None:
+        try:
+            raw_data = _upcast_value(wire.type, wire.dataschema, bytes(wire.data))
+        except UndecodableRecord as error:
+            return [Problem(index, "dataschema", str(error))]
+    data, problem = _decode_data(index, wire.type, raw_data)
+    if data is None:
+        assert problem is not None
+        return [problem]
+    found = domain_problems(index, data, limits)
+    if wire.time is not None and (late := time_problem(index, wire.time, limits, at)):
+        found.append(late)
+    if wire.partitionkey is not None and wire.partitionkey != data.key:
+        found.append(
+            Problem(
+                index,
+                "partitionkey",
+                f"Expected {data.key!r}, the key of this event's data, got {wire.partitionkey!r}",
+            )
+        )
+    if found:
+        return found
+    return Envelope(
+        id=wire.id or str(uuid.uuid4()),
+        type=wire.type,
+        source=wire.source,
+        time=wire.time or at,
+        data=data,
+        recordedtime=at,
+    )
 
 
 def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -296,7 +282,7 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
     if data is None:
         assert problem is not None
         raise UndecodableRecord(f"{problem.field}: {problem.message}")
-    found = _domain_problems(0, data, None)
+    found = domain_problems(0, data, None)
     if found:
         raise UndecodableRecord(f"{found[0].field}: {found[0].message}")
     _check_instants(
@@ -338,7 +324,9 @@ __all__ = [
     "Headers",
     "InvalidEvents",
     "MalformedRequest",
+    "Shape",
     "UndecodableRecord",
+    "decode_binary_request",
     "decode_record",
     "decode_request",
     "encode_json",

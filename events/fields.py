@@ -37,7 +37,42 @@ ArticleText = Annotated[str, Meta(max_length=200_000)]
 CommentText = Annotated[str, Meta(min_length=1, max_length=100_000)]
 
 Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone offset")]
-Source = Annotated[str, Meta(min_length=1, max_length=512)]
+
+# RFC 3986 URI-reference (appendix A), spelled out so that msgspec checks it while decoding and
+# the JSON Schema publishes the same rule. ASCII only: anything else must be percent-encoded.
+# IP literals are read loosely (hex digits, colons, dots); nothing else is.
+_PLAIN = "A-Za-z0-9._~!$&'()*+,;="  # unreserved and sub-delims; "-" goes last in each class
+_PCT = "%[0-9A-Fa-f]{2}"
+_PCHAR = f"(?:[{_PLAIN}:@-]|{_PCT})"
+_QUERY = f"(?:[{_PLAIN}:@/?-]|{_PCT})*"
+_HOST = f"(?:\\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\\.[{_PLAIN}:-]+)\\]|(?:[{_PLAIN}-]|{_PCT})*)"
+_AUTHORITY = f"(?:(?:[{_PLAIN}:-]|{_PCT})*@)?{_HOST}(?::[0-9]*)?"
+_PATH_ABEMPTY = f"(?:/{_PCHAR}*)*"
+_ROOTED = f"//{_AUTHORITY}{_PATH_ABEMPTY}|/(?:{_PCHAR}+{_PATH_ABEMPTY})?"
+_HIER_PART = f"(?:{_ROOTED}|{_PCHAR}+{_PATH_ABEMPTY})?"
+_RELATIVE_PART = (
+    f"(?:{_ROOTED}|(?:[{_PLAIN}@-]|{_PCT})+{_PATH_ABEMPTY})?"  # no ":" in the first segment
+)
+URI_REFERENCE_PATTERN = (
+    f"^(?:[A-Za-z][A-Za-z0-9+.-]*:{_HIER_PART}|{_RELATIVE_PART})"
+    f"(?:\\?{_QUERY})?(?:#{_QUERY})?$(?!\\n)"
+)
+
+Source = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=512,
+        pattern=URI_REFERENCE_PATTERN,
+        description="A URI-reference (RFC 3986) naming the producer, e.g. /cms",
+        extra_json_schema={"format": "uri-reference"},
+    ),
+]
+"""CloudEvents `source`: a non-empty URI-reference. Checked where producers post; records
+already in the log are read with `LoggedSource`, so that tightening it poisons none of them."""
+
+LoggedSource = Annotated[str, Meta(min_length=1, max_length=512)]
+"""`source` as records hold it: ingest checked it as a URI-reference only from 2026 on."""
 
 
 # Characters that show nothing by themselves: controls and format characters (zero-width spaces

@@ -18,7 +18,6 @@ from events import (
     InvalidEvents,
     Limits,
     MalformedRequest,
-    decode_request,
     encode_record,
 )
 from services.auth import (
@@ -28,10 +27,11 @@ from services.auth import (
     ingest_rule,
     require_event_scopes,
 )
-from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
+from services.errors import EXCEPTION_HANDLERS, ApiError, ErrorDetail, details_from_problems
 from services.health import health_router
 from services.ingest import producer_identity
 from services.ingest.atomic_append import AppendFailed, AtomicAppender, NotConnected
+from services.ingest.cloudevents_http import UnsupportedMediaType, decode_events
 from services.ingest.flag_limit import FlagLimit
 from services.ingest.producers import LogSettings
 from services.ingest.record_size import Record, RecordLimit, oversized
@@ -105,10 +105,18 @@ def _scope_name(envelope: Envelope) -> str:
     operation_class=EventsOperation,
 )
 async def post_events(request: Request[Any, Any, Any], state: State) -> AcceptedEvents:
-    """One CloudEvents envelope or an array of up to 1,000; all valid, or none is appended."""
+    """One CloudEvents event (structured or binary mode) or an array of up to 1,000; all valid,
+    or none is appended."""
     settings: IngestSettings = state.settings
     try:
-        envelopes = decode_request(await request.body(), settings.limits)
+        envelopes = decode_events(request.scope["headers"], await request.body(), settings.limits)
+    except UnsupportedMediaType as error:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            str(error),
+            [ErrorDetail(field="content-type", message="not a media type ingest reads")],
+        ) from error
     except MalformedRequest as error:
         raise ApiError(400, "malformed_json", str(error)) from error
     except InvalidEvents as error:

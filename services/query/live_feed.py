@@ -9,8 +9,11 @@ streams are woken.
 A stream costs a history cursor and a waiter: no query, no task, no queue of its own.
 
 Resuming with Last-Event-ID (`<partition>:<offset>`) replays the history after it. When the feed
-cannot prove it holds everything after that position (it started later, or forgot entries to
-stay bounded) the stream gets a `reset` event: reload the thread, then follow again.
+cannot prove it holds everything after that id (it started later or forgot entries to stay
+bounded; the id is past what it has read, on another partition than the article's, or no
+position at all) the stream gets a `reset` event: reload the thread, then follow again. The
+reset carries the id to resume from, a position whose changes a read already shows, so a later
+reconnect resumes from there instead of resetting again.
 """
 
 import asyncio
@@ -21,7 +24,9 @@ from typing import Any
 
 import asyncpg
 import structlog
+from aiokafka import AIOKafkaConsumer
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import murmur2
 from litestar.response import ServerSentEventMessage
 
 from eventlog.position import Position
@@ -75,6 +80,10 @@ class LiveFeed:
         """Changes read but not yet applied by the projection; past `max_pending` the feed stops
         reading until the worker catches up (Kafka keeps the rest)."""
         self._covered_from: dict[int, int] = {}
+        self._read_upto: dict[int, int] = {}
+        """Per partition, the next offset the feed reads: ids at or past it are not provable."""
+        self._partitions = 0
+        """How many partitions the topic has (0: unknown), to find an article's partition."""
         self._forgotten: dict[int, int] = {}
         """Per partition, the offset before which some history may have been dropped."""
         self._lock = asyncio.Lock()
@@ -85,6 +94,8 @@ class LiveFeed:
         """Begin at the offsets the projection has applied now: everything after them is seen."""
         await self._positions.refresh()
         self._covered_from = dict(self._positions.next_offsets)
+        self._read_upto = dict(self._covered_from)
+        self._partitions = await self._partition_count()
         self._tasks = [
             asyncio.create_task(self._read(), name="live-feed-read"),
             asyncio.create_task(self._release_on_change(), name="live-feed-release"),
@@ -98,8 +109,22 @@ class LiveFeed:
             with suppress(asyncio.CancelledError):
                 await task
 
+    async def _partition_count(self) -> int:
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._servers)
+        try:
+            await consumer.start()
+            # As log_end.py: the consumer's own view covers subscribed topics only.
+            cluster = await consumer._client.fetch_all_metadata()
+            return len(cluster.partitions_for_topic(self._topic) or ())
+        except (KafkaError, OSError) as error:
+            # Then an article's partition is known from its first change only.
+            log.warning("cannot read the topic's partitions", error=repr(error))
+            return 0
+        finally:
+            await consumer.stop()
+
     async def _read(self) -> None:
-        read_upto = dict(self._covered_from)
+        read_upto = self._read_upto
         while True:
             deliveries = subscribe(self._servers, self._topic, start=read_upto, poll_timeout_ms=100)
             try:
@@ -182,36 +207,63 @@ class LiveFeed:
                 return "removed", encode_json({"comment_id": comment_id})
         return "comment", encode_json(page.comment)
 
-    def _resumable(self, article: _Article, after: Position) -> bool:
-        if article.partition is not None and article.partition != after.partition:
+    def _partition_of(self, article_id: str, article: _Article) -> int | None:
+        """The article's partition: where its changes came from, or where ingest's producer
+        sends its key (Kafka's default partitioner: murmur2 of the key)."""
+        if article.partition is not None or not self._partitions:
+            return article.partition
+        # aiokafka ships no types, so murmur2 returns Any to mypy.
+        return (murmur2(article_id.encode()) & 0x7FFFFFFF) % self._partitions  # type: ignore[no-any-return]
+
+    def _resumable(self, article_id: str, article: _Article, after: Position | str) -> bool:
+        """Whether the feed holds every change of the article after `after`: a position on the
+        article's partition, not before what the feed covers and not past what it has read."""
+        if isinstance(after, str) or after.partition != self._partition_of(article_id, article):
             return False
         start = max(
             self._covered_from.get(after.partition, 0), self._forgotten.get(after.partition, 0)
         )
-        return after.offset + 1 >= start
+        return start <= after.offset + 1 and after.offset < self._read_upto.get(after.partition, 0)
+
+    def _resume_point(self, article_id: str, article: _Article) -> Position | None:
+        """Where a stream told to reload goes on from: the last offset of the article's partition
+        that is both applied (so a reload shows it) and read by the feed (so it is provable).
+        None when the partition is unknown or holds nothing yet: resume from no id at all."""
+        partition = self._partition_of(article_id, article)
+        if partition is None:
+            return None
+        known = min(
+            self._positions.next_offsets.get(partition, 0), self._read_upto.get(partition, 0)
+        )
+        offset = max(known - 1, article.history.last_offset)
+        return Position(partition, offset) if offset >= 0 else None
 
     async def follow(
-        self, article_id: str, after: Position | None
+        self, article_id: str, after: Position | str | None
     ) -> AsyncIterator[ServerSentEventMessage]:
-        """The SSE messages of one stream: the history after `after` (if any), then live. A
-        stream too slow to take its changes before they leave the history gets `reset` and
-        ends: the reader reloads the thread and follows again."""
+        """The SSE messages of one stream: the history after `after` (if any; a str is a
+        Last-Event-ID that is no position), then live. A stream too slow to take its changes
+        before they leave the history gets `reset` and ends: the reader reloads the thread and
+        follows again."""
         article = self._article(article_id)
         article.streams += 1
         self.streams += 1
         try:
             live_from = last = article.history.last_offset
             if after is not None:
-                if self._resumable(article, after):
+                if self._resumable(article_id, article, after):
+                    assert isinstance(after, Position)
                     last = after.offset
                 else:
-                    yield _reset(article_id, "history_unavailable")
+                    resume = self._resume_point(article_id, article)
+                    last = resume.offset if resume is not None else last
+                    yield _reset(article_id, "history_unavailable", resume)
             yield ServerSentEventMessage(comment="following", retry=1000, data=None)
             while True:
                 try:
                     due = article.history.after(last, live_from)
                 except FellBehind:
-                    yield _reset(article_id, "fell_behind")
+                    yield _reset(article_id, "fell_behind", self._resume_point(article_id, article))
                     return
                 for change, reread in due:
                     last = change.offset
@@ -231,7 +283,10 @@ class LiveFeed:
             self.streams -= 1
 
 
-def _reset(article_id: str, reason: str) -> ServerSentEventMessage:
+def _reset(article_id: str, reason: str, resume: Position | None) -> ServerSentEventMessage:
+    # An empty id clears the client's Last-Event-ID (SSE): it reconnects as a new reader.
     return ServerSentEventMessage(
-        event="reset", data=encode_json({"reason": reason, "article_id": article_id})
+        id=resume.token() if resume is not None else "",
+        event="reset",
+        data=encode_json({"reason": reason, "article_id": article_id}),
     )

@@ -2,9 +2,10 @@
 
 Events: `comment` (data: the comment exactly as GET /v1/comments/{id} serves it, without
 replies), `removed` (data: {"comment_id"}; a read no longer shows it: held or rejected), and
-`reset` (the stream cannot replay what was missed: reload the thread). Each change's SSE id is
-its log position, so a reconnecting EventSource resumes after Last-Event-ID, and the same token
-works as `?after=` on any read.
+`reset` (the stream cannot prove it can replay what was missed from the Last-Event-ID sent:
+reload the thread; its id is where to resume from). Each change's SSE id is its log position, so
+a reconnecting EventSource resumes after Last-Event-ID, and the same token works as `?after=` on
+any read.
 """
 
 import asyncio
@@ -50,21 +51,16 @@ async def live_feed(state: State) -> LiveFeed:
         return feed
 
 
-def _resume_from(last_event_id: str | None) -> Position | None:
+def _resume_from(last_event_id: str | None) -> Position | str | None:
+    """The position to resume after; an id that is no single position is passed on as it is,
+    to be answered with `reset` (an EventSource cannot act on a 400, only on events)."""
     if not last_event_id:
         return None
     try:
         positions = parse_positions(last_event_id)
-    except BadPosition as error:
-        raise ApiError(
-            400,
-            "invalid_parameter",
-            f"Last-Event-ID: {error}; send back the id of the last event received.",
-            [ErrorDetail(field="Last-Event-ID", message=str(error))],
-        ) from error
-    if len(positions) != 1:
-        raise ApiError(400, "invalid_parameter", "Last-Event-ID holds exactly one position.")
-    return positions[0]
+    except BadPosition:
+        return last_event_id
+    return positions[0] if len(positions) == 1 else last_event_id
 
 
 def _check_article_id(article_id: str) -> None:
