@@ -5,11 +5,11 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from events import Envelope
-from projections.lifecycle import evolve
 from projections.policy import Policy
 from projections.sql_rows import Conn
-from projections.state import Outcome
-from projections.threads_store import load_state, write_parked, write_state
+from projections.threads.rules import evolve
+from projections.threads.state import Outcome
+from projections.threads.write import load_state, write_parked, write_state
 
 
 class Projection(Protocol):
@@ -27,7 +27,7 @@ class Projection(Protocol):
         """Apply `events` (new ones only, in log order) inside the caller's transaction."""
 
     async def park(self, conn: Conn, outcomes: Sequence[Outcome]) -> None:
-        """Record what became of events whose records were parked (`projections.parked`)."""
+        """Record what became of events whose records were parked (`projections.threads.parked`)."""
 
 
 @dataclass(frozen=True)

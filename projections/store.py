@@ -14,10 +14,10 @@ from typing import NamedTuple
 
 from eventlog.position import APPLIED_CHANNEL
 from events import Envelope
-from projections.memory import Snapshot, normalized
 from projections.registry import BOOKKEEPING, TABLES, VERSIONS, Projection
+from projections.snapshot import Snapshot, normalized
 from projections.sql_rows import Conn
-from projections.state import Outcome
+from projections.threads.state import Outcome
 from projections.versions import check_versions
 
 TopicPartition = tuple[str, int]
@@ -36,8 +36,8 @@ class Positioned(NamedTuple):
     parked: Outcome | None = None
 
 
-def _sql(name: str) -> str:
-    return files("projections").joinpath(name).read_text()
+def _sql(name: str, package: str = "projections") -> str:
+    return files(package).joinpath(name).read_text()
 
 
 async def migrate_operations(conn: Conn, schema: str) -> None:
@@ -62,7 +62,7 @@ async def migrate(conn: Conn, schema: str, versions: Mapping[str, int] = VERSION
         await conn.execute(f'set local search_path to "{schema}"')
         await conn.execute(_sql("operations.sql"))
         await check_versions(conn, versions, schema)
-        ddl = _sql("schema.sql")
+        ddl = _sql("schema.sql", "projections.threads")
         fingerprint = hashlib.sha256(ddl.encode()).hexdigest()
         current = await conn.fetchval(
             "select sha256 = $1 and (select bool_and(to_regclass(t) is not null)"
@@ -204,7 +204,7 @@ _SNAPSHOT_QUERIES = {
 
 
 async def snapshot(conn: Conn) -> Snapshot:
-    """Every read-model table as sorted tuples, comparable with `memory.ReadModels.snapshot`."""
+    """Every read-model table as sorted tuples, comparable with `ReadModels.snapshot`."""
     return {
         table: normalized(tuple(row) for row in await conn.fetch(query))
         for table, query in _SNAPSHOT_QUERIES.items()

@@ -6,28 +6,12 @@ Postgres, table by table, as sorted tuples (`Snapshot`).
 
 from collections import Counter
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from events import Envelope
-from projections.lifecycle import evolve
 from projections.policy import Policy
-from projections.state import SHOWN, VISIBLE, Outcome, State
-
-Snapshot = dict[str, list[tuple[object, ...]]]
-"""Table name to its rows, as tuples in a fixed column order, sorted."""
-
-
-def _normal(value: object) -> object:
-    # Postgres hands timestamps back in UTC; events may carry any offset for the same instant.
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return tuple(value) if isinstance(value, list) else value
-
-
-def normalized(rows: Iterable[tuple[object, ...]]) -> list[tuple[object, ...]]:
-    """Rows with timestamps in UTC, in a total order that tolerates NULLs."""
-    normal = [tuple(_normal(v) for v in row) for row in rows]
-    return sorted(normal, key=lambda row: tuple((v is None, str(v)) for v in row))
+from projections.snapshot import Snapshot, normalized
+from projections.threads.rules import evolve
+from projections.threads.state import SHOWN, VISIBLE, Outcome, State
 
 
 class ReadModels:
@@ -57,7 +41,7 @@ class ReadModels:
         state.clear_changes()
 
     def park(self, outcome: Outcome) -> None:
-        """A parked record's event (`projections.parked`): dead-lettered, unless an event of the
+        """A parked record's event (`threads.parked`): dead-lettered, unless an event of the
         same id applied before."""
         if outcome.event_id not in self.seen_ids:
             o = outcome

@@ -1,6 +1,6 @@
 """The threads projection's Postgres shell: load the rows a batch can read, write what changed.
 
-`load_state` fetches exactly what `lifecycle.evolve` may read for the batch's events; the fold
+`load_state` fetches exactly what `rules.evolve` may read for the batch's events; the fold
 runs in memory; `write_state` writes each changed row once, with one statement per table, its
 derived counts (replies, flags, score, comments) moved by what the batch changed.
 """
@@ -28,9 +28,9 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.parked import DEAD_LETTERED
 from projections.sql_rows import Conn, insert_rows, unnest_arrays
-from projections.state import (
+from projections.threads.parked import DEAD_LETTERED
+from projections.threads.state import (
     SHOWN,
     VISIBLE,
     ArticleState,
@@ -163,7 +163,7 @@ class Wanted:
 
 
 def rows_to_load(events: Sequence[Envelope]) -> Wanted:
-    """What the rules of each event read (lifecycle, comment_rules), keyed by type. Exhaustive:
+    """What the rules of each event read (rules, comment_rules), keyed by type. Exhaustive:
     a type of the `Event` union without a case fails the type check (`assert_never`)."""
     w = Wanted()
     for event in events:
@@ -331,7 +331,7 @@ def _count_deltas(
 
 async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
     """`dead_lettered` outcomes, over no outcome or an earlier `dead_lettered` one only: what an
-    event of the same id did stands (`projections.parked`)."""
+    event of the same id did stands (`projections.threads.parked`)."""
     updates = ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS if c != "event_id")
     await insert_rows(
         conn,
