@@ -18,17 +18,8 @@ from events import (
 )
 from projections.policy import Policy
 from projections.threads.lookups import Rejected, banned_at, find_comment, touch
-from projections.threads.state import (
-    BANNED,
-    DELETED,
-    PENDING,
-    REJECTED,
-    VISIBLE,
-    CommentState,
-    Edit,
-    Flag,
-    State,
-)
+from projections.threads.state import BANNED, CommentState, Edit, Flag, State
+from projections.threads.statuses import DELETED, PENDING, REJECTED, VISIBLE
 
 _VOTES = {"up": 1, "down": -1, "none": 0}
 

@@ -11,7 +11,8 @@ from events import Envelope
 from projections.policy import Policy
 from projections.snapshot import Snapshot, normalized
 from projections.threads.rules import evolve
-from projections.threads.state import SHOWN, VISIBLE, Outcome, State
+from projections.threads.state import Outcome, State
+from projections.threads.statuses import SHOWN, VISIBLE
 
 
 class ReadModels:

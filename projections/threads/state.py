@@ -8,12 +8,11 @@ reference (`fold`) holds every row and runs the same `evolve`; tests compare the
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from projections.threads.statuses import PENDING, REJECTED, VISIBLE
+
 CommentKey = tuple[str, str]
 """(article_id, comment_id): comment ids are unique within their article."""
 
-VISIBLE, PENDING, REJECTED, DELETED = "visible", "pending", "rejected", "deleted"
-SHOWN = (VISIBLE, DELETED)
-"""Statuses served in public threads: deleted comments stay as tombstones for their replies."""
 BANNED = "author_banned"
 """The reason a ban gives, for the post it hides and in the comment's hold reasons."""
 

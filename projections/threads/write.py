@@ -30,9 +30,8 @@ from events import (
 )
 from projections.sql_rows import Conn, insert_rows, unnest_arrays
 from projections.threads.parked import DEAD_LETTERED
+from projections.threads.sql import SHOWN_SQL, VISIBLE_SQL
 from projections.threads.state import (
-    SHOWN,
-    VISIBLE,
     ArticleState,
     Ban,
     CommentKey,
@@ -41,6 +40,7 @@ from projections.threads.state import (
     Outcome,
     State,
 )
+from projections.threads.statuses import SHOWN, VISIBLE
 
 _ARTICLE_COLUMNS = {
     "article_id": "text",
@@ -250,7 +250,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
     if unpublished:
         for row in await conn.fetch(
             "select article_id, count(*) from comments where article_id = any($1::text[])"
-            " and status = 'visible' group by article_id",
+            f" and {VISIBLE_SQL} group by article_id",
             unpublished,
         ):
             loaded.articles[row["article_id"]] = row["count"]
@@ -259,7 +259,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         for row in await conn.fetch(
             "select r.article_id, r.parent_id, count(*) from comments r"
             " join unnest($1::text[], $2::text[]) k(a, c) on r.article_id = k.a"
-            " and r.parent_id = k.c where r.status in ('visible', 'deleted')"
+            f" and r.parent_id = k.c where r.{SHOWN_SQL}"
             " group by r.article_id, r.parent_id",
             *unnest_arrays(new, 2),
         ):

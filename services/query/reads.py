@@ -9,6 +9,8 @@ from typing import Any, Literal, TypeAlias, get_args
 from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
+from projections.threads.sql import FLAGGED_SQL, PENDING_SQL, SHOWN_SQL
+from projections.threads.statuses import DELETED
 from services.query.cursors import Cursor, KeyKind, decode_cursor, encode_cursor
 from services.query.read_errors import AmbiguousCommentId, CommentNotFound
 from services.query.tree import Row, build_tree
@@ -36,7 +38,6 @@ COMMENT_COLUMNS = (
     " edited_at, featured, pinned, score, reply_count, flag_count"
 )
 _C = ", ".join(f"c.{name.strip()}" for name in COMMENT_COLUMNS.split(","))
-_SHOWN = "status in ('visible', 'deleted')"
 
 _ARTICLE = (
     "select article_id, title, url, author, published_at, comment_count, closed"
@@ -54,7 +55,7 @@ _TOP_LEVEL_ORDER = {
 }
 _TOP_LEVEL_ROWS = (
     f"select {COMMENT_COLUMNS} from comments"
-    f" where article_id = $1 and parent_id is null and {_SHOWN}"
+    f" where article_id = $1 and parent_id is null and {SHOWN_SQL}"
 )
 Segment = Literal["first", "pinned", "rest"]
 """Where a page of top-level comments starts: at the top, after a pinned comment (pinned ones
@@ -89,14 +90,14 @@ with recursive tree as (
     select c.*, 1 as depth from unnest($2::text[]) p(id)
     cross join lateral (
         select {COMMENT_COLUMNS} from comments r
-        where r.article_id = $1 and r.parent_id = p.id and r.{_SHOWN}
+        where r.article_id = $1 and r.parent_id = p.id and r.{SHOWN_SQL}
         order by r.posted_at, r.comment_id limit $3
     ) c
   union all
     select c.*, t.depth + 1 from tree t
     cross join lateral (
         select {COMMENT_COLUMNS} from comments r
-        where r.article_id = $1 and r.parent_id = t.comment_id and r.{_SHOWN}
+        where r.article_id = $1 and r.parent_id = t.comment_id and r.{SHOWN_SQL}
         order by r.posted_at, r.comment_id limit $3
     ) c
     where t.depth < $4 and t.reply_count > 0
@@ -105,13 +106,13 @@ select * from tree
 """
 _REPLIES = {
     after: f"select {COMMENT_COLUMNS} from comments"
-    f" where article_id = $1 and parent_id = $2 and {_SHOWN}"
+    f" where article_id = $1 and parent_id = $2 and {SHOWN_SQL}"
     + (" and (posted_at, comment_id) > ($4, $5)" if after else "")
     + " order by posted_at, comment_id limit $3"
     for after in (False, True)
 }
 _FIND_COMMENT = (
-    f"select {COMMENT_COLUMNS} from comments where comment_id = $1 and {_SHOWN}"
+    f"select {COMMENT_COLUMNS} from comments where comment_id = $1 and {SHOWN_SQL}"
     " and ($2::text is null or article_id = $2) limit 2"
 )
 _EDITS = (
@@ -122,7 +123,7 @@ _TIMELINE = {
     after: "select c.comment_id, c.article_id, a.title as article_title, c.body, c.status,"
     " c.posted_at, c.edited_at"
     " from comments c left join articles a on a.article_id = c.article_id"
-    f" where c.author_id = $1 and c.{_SHOWN}"
+    f" where c.author_id = $1 and c.{SHOWN_SQL}"
     + (" and (c.posted_at, c.article_id, c.comment_id) < ($3, $4, $5)" if after else "")
     + " order by c.posted_at desc, c.article_id desc, c.comment_id desc limit $2"
     for after in (False, True)
@@ -130,8 +131,8 @@ _TIMELINE = {
 _COUNTS = "select article_id, comment_count from articles where article_id = any($1::text[])"
 _EVENT = "select event_type, outcome, reason from event_outcomes where event_id = $1"
 _QUEUE_WHERE = {
-    "pending": "status = 'pending'",
-    "flagged": "flag_count > 0 and status = 'visible' and not approved",
+    "pending": PENDING_SQL,
+    "flagged": FLAGGED_SQL,
 }
 _QUEUE = {
     (status, after): f"select {COMMENT_COLUMNS}, hold_reasons, array(select f.reason from flags f"
@@ -234,9 +235,7 @@ async def read_comment(
     row = await _find(conn, comment_id, article_id)
     [view] = await _nest(conn, row["article_id"], [row], per_level, depth)
     edits = (
-        []
-        if row["status"] == "deleted"
-        else await conn.fetch(_EDITS, row["article_id"], comment_id)
+        [] if row["status"] == DELETED else await conn.fetch(_EDITS, row["article_id"], comment_id)
     )
     return CommentPage(
         article_id=row["article_id"], comment=view, edits=[EditView(**dict(e)) for e in edits]
@@ -278,7 +277,7 @@ async def read_timeline(conn: Conn, author_id: str, limit: int, cursor: str | No
     rows, more = _page(await conn.fetch(_TIMELINE[after is not None], *args), limit)
     last = rows[-1] if rows else None
     items = [
-        TimelineItem(**(dict(row) | ({"body": None} if row["status"] == "deleted" else {})))
+        TimelineItem(**(dict(row) | ({"body": None} if row["status"] == DELETED else {})))
         for row in rows
     ]
     return TimelinePage(
