@@ -7,6 +7,7 @@ from typing import Protocol
 from events import Envelope
 from projections.policy import Policy
 from projections.sql_rows import Conn
+from projections.threads import columns as threads
 from projections.threads.rules import evolve
 from projections.threads.state import Outcome
 from projections.threads.write import load_state, write_parked, write_state
@@ -56,17 +57,7 @@ class Threads:
         await write_parked(conn, outcomes)
 
 
-TABLES: dict[str, tuple[str, ...]] = {
-    "threads": (
-        "articles",
-        "comments",
-        "flags",
-        "votes",
-        "comment_edits",
-        "bans",
-        "event_outcomes",
-    ),
-}
+TABLES: dict[str, tuple[str, ...]] = {"threads": tuple(t.name for t in threads.TABLES)}
 """Each projection's read-model tables in schema.sql: what a rebuild builds and swaps in."""
 
 BOOKKEEPING = ("projection_offsets", "applied_events")

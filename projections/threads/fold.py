@@ -10,6 +10,15 @@ from collections.abc import Iterable
 from events import Envelope
 from projections.policy import Policy
 from projections.snapshot import Snapshot, normalized
+from projections.threads.columns import (
+    ARTICLES,
+    BANS,
+    COMMENT_EDITS,
+    COMMENTS,
+    EVENT_OUTCOMES,
+    FLAGS,
+    VOTES,
+)
 from projections.threads.rules import evolve
 from projections.threads.state import Outcome, State
 from projections.threads.statuses import SHOWN, VISIBLE
@@ -33,23 +42,19 @@ class ReadModels:
             self.seen_ids.add(event.id)
             evolve(self.state, event, self.policy)
         state = self.state
-        self.edits += [
-            (e.article_id, e.comment_id, e.version, e.body, e.replaced_at, e.editor_id)
-            for e in state.edits
-        ]
+        self.edits += [COMMENT_EDITS.snapshot_values(e) for e in state.edits]
         for o in state.outcomes.values():
-            self.outcomes[o.event_id] = (o.event_id, o.event_type, o.outcome, o.reason, o.at)
+            self.outcomes[o.event_id] = EVENT_OUTCOMES.snapshot_values(o)
         state.clear_changes()
 
     def park(self, outcome: Outcome) -> None:
         """A parked record's event (`threads.parked`): dead-lettered, unless an event of the
         same id applied before."""
         if outcome.event_id not in self.seen_ids:
-            o = outcome
-            self.outcomes[o.event_id] = (o.event_id, o.event_type, o.outcome, o.reason, o.at)
+            self.outcomes[outcome.event_id] = EVENT_OUTCOMES.snapshot_values(outcome)
 
     def snapshot(self) -> Snapshot:
-        """Every table's rows with derived counts, in the column order of `store.snapshot`."""
+        """Every table's rows with derived counts, in each table's `columns` order."""
         s = self.state
         replies = Counter(
             (c.article_id, c.parent_id)
@@ -61,60 +66,30 @@ class ReadModels:
         for (article_id, comment_id, _), vote in s.votes.items():
             scores[(article_id, comment_id)] += vote
         return {
-            "articles": normalized(
-                (
-                    a.article_id,
-                    a.title,
-                    a.url,
-                    a.author,
-                    a.published_at,
-                    a.premoderated,
-                    a.closed,
-                    a.closed_reason,
-                    visible[a.article_id],
-                )
+            ARTICLES.name: normalized(
+                ARTICLES.snapshot_values(a, comment_count=visible[a.article_id])
                 for a in s.articles.values()
             ),
-            "comments": normalized(
-                (
-                    c.article_id,
-                    c.comment_id,
-                    c.parent_id,
-                    c.author_id,
-                    c.author_name,
-                    c.body,
-                    c.posted_at,
-                    c.event_id,
-                    c.accepted_at,
-                    c.own_status,
-                    c.own_holds,
-                    c.post_rejection,
-                    c.banned,
-                    c.status,
-                    c.hold_reasons,
-                    c.featured,
-                    c.approved,
-                    c.edited_at,
-                    c.edit_count,
-                    c.deleted_at,
-                    replies[c.key],
-                    len(s.flags.get(c.key, {})),
-                    scores[c.key],
-                    c.pinned,
+            COMMENTS.name: normalized(
+                COMMENTS.snapshot_values(
+                    c,
+                    reply_count=replies[c.key],
+                    flag_count=len(s.flags.get(c.key, {})),
+                    score=scores[c.key],
                 )
                 for c in s.comments.values()
             ),
-            "flags": normalized(
-                (f.article_id, f.comment_id, f.flagger_id, f.reason, f.note, f.flagged_at)
-                for flags in s.flags.values()
-                for f in flags.values()
+            FLAGS.name: normalized(
+                FLAGS.snapshot_values(f) for flags in s.flags.values() for f in flags.values()
             ),
-            "votes": normalized((*key, vote) for key, vote in s.votes.items() if vote),
-            "bans": normalized(
-                (b.author_id, b.banned_at, b.until, b.lifted_at, b.reason, b.moderator_id)
-                for bans in s.bans.values()
-                for b in bans
+            VOTES.name: normalized(
+                VOTES.snapshot_values(None, **dict(zip(VOTES.key, key, strict=True)), vote=vote)
+                for key, vote in s.votes.items()
+                if vote
             ),
-            "comment_edits": normalized(self.edits),
-            "event_outcomes": normalized(self.outcomes.values()),
+            BANS.name: normalized(
+                BANS.snapshot_values(b) for bans in s.bans.values() for b in bans
+            ),
+            COMMENT_EDITS.name: normalized(self.edits),
+            EVENT_OUTCOMES.name: normalized(self.outcomes.values()),
         }
