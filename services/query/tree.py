@@ -9,7 +9,7 @@ from services.query.views import CommentView
 
 
 class Row(Protocol):
-    """A comments row (an asyncpg Record or a dict) with the columns of `reads.COMMENT_COLUMNS`."""
+    """A comments row (a Record or a dict) with the columns of `queries.COMMENT_COLUMNS`."""
 
     def __getitem__(self, key: str, /) -> Any: ...
 
