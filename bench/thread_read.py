@@ -28,7 +28,7 @@ from bench.stack import bench_settings
 from bench.workload import as_envelopes
 from events import ArticlePublished, CommentPosted, Envelope, Event
 from projections.store import migrate
-from services.query.reads import _INLINE_REPLIES, _TOP_LEVEL
+from projections.threads.queries import INLINE_REPLIES, TOP_LEVEL
 from threadlog.settings import ENVIRONMENT
 from threadlog.topics import ensure_topics
 
@@ -124,12 +124,12 @@ async def run(big: int, small: int, requests: int) -> None:
             )
         roots = [
             r["comment_id"]
-            for r in await conn.fetch(_TOP_LEVEL[("oldest", False)], "big", 51)
+            for r in await conn.fetch(TOP_LEVEL[("oldest", "first")], "big", 51)
             if r["reply_count"]
         ]
         for name, sql, args in (
-            ("top-level page", _TOP_LEVEL[("oldest", False)], ["big", 51]),
-            ("inlined replies", _INLINE_REPLIES, ["big", roots, 5, 3]),
+            ("top-level page", TOP_LEVEL[("oldest", "first")], ["big", 51]),
+            ("inlined replies", INLINE_REPLIES, ["big", roots, 5, 3]),
         ):
             plan = await conn.fetch(f"explain (analyze, buffers, costs off) {sql}", *args)
             print(f"plan of the {name} ({big:,}-comment thread):")

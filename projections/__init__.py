@@ -1,7 +1,8 @@
 """Projection workers: fold the event log into PostgreSQL read models (threads, timelines).
 
-The pure core is `lifecycle` (the rules), `state`, `policy` and `memory` (the reference fold);
-`store`, `threads_store` and `worker` are the Postgres and Kafka shells around it.
+Each read model has its own package (`threads`: its state, rules, reference fold, columns, DDL,
+write and read sides); the machinery they share stays here: `policy`, `registry`, `store` (the
+offsets and the exactly-once batch), `worker`, `rebuild`, `replay`, `verify`, `digest`.
 """
 
 from projections.policy import Policy

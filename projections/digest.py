@@ -8,7 +8,7 @@ import hashlib
 
 import msgspec
 
-from projections.memory import Snapshot
+from projections.snapshot import Snapshot
 
 _encoder = msgspec.json.Encoder(order="sorted")
 

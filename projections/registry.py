@@ -5,11 +5,12 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from events import Envelope
-from projections.lifecycle import evolve
 from projections.policy import Policy
 from projections.sql_rows import Conn
-from projections.state import Outcome
-from projections.threads_store import load_state, write_parked, write_state
+from projections.threads import columns as threads
+from projections.threads.rules import evolve
+from projections.threads.state import Outcome
+from projections.threads.write import load_state, write_parked, write_state
 
 
 class Projection(Protocol):
@@ -27,7 +28,7 @@ class Projection(Protocol):
         """Apply `events` (new ones only, in log order) inside the caller's transaction."""
 
     async def park(self, conn: Conn, outcomes: Sequence[Outcome]) -> None:
-        """Record what became of events whose records were parked (`projections.parked`)."""
+        """Record what became of events whose records were parked (`projections.threads.parked`)."""
 
 
 @dataclass(frozen=True)
@@ -56,17 +57,7 @@ class Threads:
         await write_parked(conn, outcomes)
 
 
-TABLES: dict[str, tuple[str, ...]] = {
-    "threads": (
-        "articles",
-        "comments",
-        "flags",
-        "votes",
-        "comment_edits",
-        "bans",
-        "event_outcomes",
-    ),
-}
+TABLES: dict[str, tuple[str, ...]] = {"threads": tuple(t.name for t in threads.TABLES)}
 """Each projection's read-model tables in schema.sql: what a rebuild builds and swaps in."""
 
 BOOKKEEPING = ("projection_offsets", "applied_events")

@@ -14,10 +14,11 @@ from typing import NamedTuple
 
 from eventlog.position import APPLIED_CHANNEL
 from events import Envelope
-from projections.memory import Snapshot, normalized
 from projections.registry import BOOKKEEPING, TABLES, VERSIONS, Projection
+from projections.snapshot import Snapshot, normalized
 from projections.sql_rows import Conn
-from projections.state import Outcome
+from projections.threads import columns as threads
+from projections.threads.state import Outcome
 from projections.versions import check_versions
 
 TopicPartition = tuple[str, int]
@@ -36,8 +37,8 @@ class Positioned(NamedTuple):
     parked: Outcome | None = None
 
 
-def _sql(name: str) -> str:
-    return files("projections").joinpath(name).read_text()
+def _sql(name: str, package: str = "projections") -> str:
+    return files(package).joinpath(name).read_text()
 
 
 async def migrate_operations(conn: Conn, schema: str) -> None:
@@ -62,7 +63,7 @@ async def migrate(conn: Conn, schema: str, versions: Mapping[str, int] = VERSION
         await conn.execute(f'set local search_path to "{schema}"')
         await conn.execute(_sql("operations.sql"))
         await check_versions(conn, versions, schema)
-        ddl = _sql("schema.sql")
+        ddl = _sql("schema.sql", "projections.threads")
         fingerprint = hashlib.sha256(ddl.encode()).hexdigest()
         current = await conn.fetchval(
             "select sha256 = $1 and (select bool_and(to_regclass(t) is not null)"
@@ -187,25 +188,9 @@ async def apply_batch(
     return applied
 
 
-_SNAPSHOT_QUERIES = {
-    "articles": "select article_id, title, url, author, published_at, premoderated, closed,"
-    " closed_reason, comment_count from articles",
-    "comments": "select article_id, comment_id, parent_id, author_id, author_name, body,"
-    " posted_at, event_id, accepted_at, own_status, own_holds, post_rejection, banned, status,"
-    " hold_reasons, featured, approved, edited_at, edit_count, deleted_at, reply_count,"
-    " flag_count, score, pinned from comments",
-    "flags": "select article_id, comment_id, flagger_id, reason, note, flagged_at from flags",
-    "votes": "select article_id, comment_id, voter_id, vote from votes",
-    "bans": "select author_id, banned_at, until, lifted_at, reason, moderator_id from bans",
-    "comment_edits": "select article_id, comment_id, version, body, replaced_at, editor_id"
-    " from comment_edits",
-    "event_outcomes": "select event_id, event_type, outcome, reason, at from event_outcomes",
-}
-
-
 async def snapshot(conn: Conn) -> Snapshot:
-    """Every read-model table as sorted tuples, comparable with `memory.ReadModels.snapshot`."""
+    """Every read-model table as sorted tuples, comparable with `ReadModels.snapshot`."""
     return {
-        table: normalized(tuple(row) for row in await conn.fetch(query))
-        for table, query in _SNAPSHOT_QUERIES.items()
+        table.name: normalized(tuple(row) for row in await conn.fetch(table.snapshot_sql))
+        for table in threads.TABLES
     }

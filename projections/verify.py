@@ -7,11 +7,11 @@ import structlog
 from events import Envelope, UndecodableRecord, decode_record
 from projections.digest import differences, digest
 from projections.log_reader import read_range
-from projections.memory import ReadModels
-from projections.parked import parked_outcome
 from projections.sql_rows import Conn
-from projections.state import Outcome
 from projections.store import snapshot, stored_offsets
+from projections.threads.fold import ReadModels
+from projections.threads.parked import parked_outcome
+from projections.threads.state import Outcome
 from projections.worker import WorkerSettings
 
 log = structlog.get_logger("threadlog.verify")

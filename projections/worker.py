@@ -25,10 +25,10 @@ from events import UndecodableRecord, decode_record
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
-from projections.parked import parked_outcome
 from projections.policy import Policy
 from projections.registry import Projection, build_projections
 from projections.store import Positioned, apply_batch, migrate, seek_positions
+from projections.threads.parked import parked_outcome
 
 log = structlog.get_logger("threadlog.worker")
 

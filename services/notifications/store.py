@@ -13,6 +13,7 @@ from typing import Any, TypeAlias
 from asyncpg import Record
 from asyncpg.pool import PoolConnectionProxy
 
+from projections.threads.queries import comment_visible, event_applied
 from services.notifications.rules import Notice
 
 Conn: TypeAlias = "PoolConnectionProxy[Any] | Any"
@@ -69,13 +70,11 @@ async def store_notice(conn: Conn, notice: Notice) -> None:
     )
 
 
-_SERVED = """
+_SERVED = f"""
 from notifications n
-join event_outcomes o on o.event_id = n.event_id and o.outcome = 'applied'
 where n.recipient_id = $1
-  and (n.kind <> 'reply' or exists (
-      select 1 from comments c
-      where c.article_id = n.article_id and c.comment_id = n.reply_id and c.status = 'visible'))
+  and {event_applied("n.event_id")}
+  and (n.kind <> 'reply' or {comment_visible("n.article_id", "n.reply_id")})
 """
 _COLUMNS = "n.event_id, n.kind, n.article_id, n.comment_id, n.reply_id, n.actor_id, n.action, n.at"
 

@@ -4,11 +4,12 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
+from projections.threads.statuses import DELETED
 from services.query.views import CommentView
 
 
 class Row(Protocol):
-    """A comments row (an asyncpg Record or a dict) with the columns of `reads.COMMENT_COLUMNS`."""
+    """A comments row (a Record or a dict) with the columns of `queries.COMMENT_COLUMNS`."""
 
     def __getitem__(self, key: str, /) -> Any: ...
 
@@ -34,7 +35,7 @@ def build_tree(
     for row in reversed(order):
         inlined = children.get(row["comment_id"], [])
         more = max(row["reply_count"] - len(inlined), 0)
-        tombstone = row["status"] == "deleted"
+        tombstone = row["status"] == DELETED
         built[row["comment_id"]] = CommentView(
             comment_id=row["comment_id"],
             parent_id=row["parent_id"],

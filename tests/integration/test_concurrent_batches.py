@@ -21,10 +21,10 @@ from events import (
     Envelope,
     Event,
 )
-from projections.memory import ReadModels
 from projections.policy import Policy
 from projections.registry import build_projections
 from projections.store import Positioned, apply_batch, snapshot
+from projections.threads.fold import ReadModels
 from threadlog.settings import Settings
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -13,8 +13,8 @@ import asyncpg
 from aiokafka import AIOKafkaProducer
 
 from bench.workload import mixed_events
-from projections.memory import ReadModels
 from projections.store import snapshot
+from projections.threads.fold import ReadModels
 from tests.integration.conftest import eventually, produce
 from threadlog.settings import ENVIRONMENT, Settings
 

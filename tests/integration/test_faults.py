@@ -25,8 +25,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from bench.workload import mixed_events
-from projections.memory import ReadModels
 from projections.store import snapshot
+from projections.threads.fold import ReadModels
 from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
 from tests.integration.apply_times import (

@@ -19,10 +19,10 @@ from events import encode_record
 from projections import Worker
 from projections.dead_letter_ops import Filter, read_dead_letters, redrive
 from projections.digest import digest
-from projections.memory import ReadModels
 from projections.registry import VERSIONS
 from projections.replay import replay
 from projections.store import migrate, snapshot
+from projections.threads.fold import ReadModels
 from projections.verify import verify
 from projections.versions import ProjectionVersionMismatch
 from tests.integration.conftest import eventually, produce

@@ -19,9 +19,9 @@ from bench.workload import mixed_events
 from events import ArticlePublished, CommentPosted, Envelope
 from projections import Worker
 from projections.digest import digest
-from projections.memory import ReadModels
 from projections.rebuild import build_schema, rebuild
 from projections.store import snapshot
+from projections.threads.fold import ReadModels
 from tests.integration.conftest import eventually, produce
 from threadlog.settings import ENVIRONMENT, Settings
 

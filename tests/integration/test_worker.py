@@ -24,10 +24,10 @@ from events import (
     Event,
 )
 from projections import Policy, Worker, build_projections
-from projections.memory import ReadModels
 from projections.metrics import render
-from projections.state import Outcome
 from projections.store import Positioned, apply_batch, snapshot
+from projections.threads.fold import ReadModels
+from projections.threads.state import Outcome
 from tests.integration.conftest import eventually, produce
 from tests.strategies import event_logs
 from threadlog.settings import Settings

@@ -1,7 +1,7 @@
 """Every event type is declared whole: a type added to the catalog alone fails here, by name.
 
 The catalog's class carries the scope that may post it and whether streams carry it; the fold
-dispatches it (projections/lifecycle.py) and knows what it reads (projections/threads_store.py);
+dispatches it (projections/threads/rules.py) and knows what it reads (projections/threads/write.py);
 the tests generate it (tests/strategies.py); the contract publishes it (schemas/) and the README
 documents it. This test walks every type and names each piece missing.
 """
@@ -16,10 +16,10 @@ import msgspec
 from events import EVENT_TYPES, Envelope, Event
 from events.catalog import STREAMED_TYPES, PostScope
 from events.contract import schema_path
-from projections.lifecycle import evolve
 from projections.policy import Policy
-from projections.state import State
-from projections.threads_store import rows_to_load
+from projections.threads.rules import evolve
+from projections.threads.state import State
+from projections.threads.write import rows_to_load
 from tests.strategies import EVENT_STRATEGIES
 from threadlog.contract import DEFAULT_DIR
 
@@ -72,11 +72,11 @@ def _missing(name: str, cls: type[Event], documented: set[str]) -> list[str]:
     try:
         evolve(State(), event, Policy())
     except AssertionError:
-        missing.append("handler: a case in projections/lifecycle.py `_apply`")
+        missing.append("handler: a case in projections/threads/rules.py `_apply`")
     try:
         rows_to_load([event])
     except AssertionError:
-        missing.append("preload: a case in projections/threads_store.py `rows_to_load`")
+        missing.append("preload: a case in projections/threads/write.py `rows_to_load`")
     if cls not in EVENT_STRATEGIES:
         missing.append("strategy: an entry of EVENT_STRATEGIES in tests/strategies.py")
     schema = schema_path(name, cls.VERSION)

@@ -1,4 +1,4 @@
-"""The rules of a comment's life, folded in memory by the pure core (`projections.lifecycle`)."""
+"""The rules of a comment's life, folded in memory by the pure core (`projections.threads`)."""
 
 import itertools
 from datetime import UTC, datetime, timedelta
@@ -23,8 +23,8 @@ from events import (
     Envelope,
     Event,
 )
-from projections.memory import ReadModels
 from projections.policy import Policy
+from projections.threads.fold import ReadModels
 from tests.strategies import event_logs
 
 T0 = datetime(2024, 5, 1, tzinfo=UTC)

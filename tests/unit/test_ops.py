@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 from eventlog.dead_letters import dead_letter_headers
 from projections.dead_letter_ops import DeadLetter, Filter, original_headers, parse
 from projections.digest import differences, digest
-from projections.memory import Snapshot
 from projections.metrics import WorkerStats, render, serve_metrics
+from projections.snapshot import Snapshot
 from projections.versions import mismatches
 
 AT = datetime(2026, 11, 25, 12, tzinfo=UTC)

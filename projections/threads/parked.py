@@ -14,7 +14,7 @@ import msgspec
 
 from events import EVENT_TYPES
 from events.fields import Id
-from projections.state import Outcome
+from projections.threads.state import Outcome
 
 DEAD_LETTERED = "dead_lettered"
 _REASON_CHARS = 500

@@ -3,7 +3,7 @@ rule marks a row changed. Pure."""
 
 from datetime import datetime
 
-from projections.state import ArticleState, CommentState, State
+from projections.threads.state import ArticleState, CommentState, State
 
 
 class Rejected(Exception):

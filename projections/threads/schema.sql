@@ -42,7 +42,7 @@ alter table comments add column if not exists deleted_at timestamptz;
 alter table comments add column if not exists score integer not null default 0;
 -- What the thread's own events decided, apart from the author's bans (another partition), so
 -- that an unban gives back what its ban hid whichever the worker applied first: `status` and
--- `hold_reasons` above are what readers see, derived from these (projections/state.py).
+-- `hold_reasons` above are what readers see, derived from these (projections/threads/state.py).
 alter table comments add column if not exists accepted_at timestamptz;
 alter table comments add column if not exists own_status text not null default 'visible';
 alter table comments add column if not exists own_holds text[] not null default '{}';

@@ -25,10 +25,10 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections import comment_rules
-from projections.lookups import Rejected, banned_at, find_article, touch
 from projections.policy import Policy
-from projections.state import ArticleState, Ban, Outcome, State
+from projections.threads import comment_rules
+from projections.threads.lookups import Rejected, banned_at, find_article, touch
+from projections.threads.state import ArticleState, Ban, Outcome, State
 
 __all__ = ["Rejected", "evolve"]
 

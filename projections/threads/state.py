@@ -1,19 +1,18 @@
-"""The state the lifecycle rules read and change: whole in memory, a window of it in the worker.
+"""The state the threads rules read and change: whole in memory, a window of it in the worker.
 
-The worker loads, for each batch, exactly the rows the batch's events can read (`threads_store`),
-folds the events into them with `lifecycle.evolve`, and writes back what changed. The in-memory
-reference (`memory`) holds every row and runs the same `evolve`; tests compare the two.
+The worker loads, for each batch, exactly the rows the batch's events can read (`write`),
+folds the events into them with `rules.evolve`, and writes back what changed. The in-memory
+reference (`fold`) holds every row and runs the same `evolve`; tests compare the two.
 """
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from projections.threads.statuses import PENDING, REJECTED, VISIBLE
+
 CommentKey = tuple[str, str]
 """(article_id, comment_id): comment ids are unique within their article."""
 
-VISIBLE, PENDING, REJECTED, DELETED = "visible", "pending", "rejected", "deleted"
-SHOWN = (VISIBLE, DELETED)
-"""Statuses served in public threads: deleted comments stay as tombstones for their replies."""
 BANNED = "author_banned"
 """The reason a ban gives, for the post it hides and in the comment's hold reasons."""
 

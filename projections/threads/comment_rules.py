@@ -1,7 +1,7 @@
-"""The rules of a comment's events, one function per type (dispatched by `lifecycle.evolve`).
+"""The rules of a comment's events, one function per type (dispatched by `rules.evolve`).
 
 Each reads only the comment its event names (and, for a post, its parent, its article and its
-author's bans: what `threads_store.rows_to_load` loads), and raises `Rejected` with the reason
+author's bans: what `write.rows_to_load` loads), and raises `Rejected` with the reason
 when the event breaks a rule.
 """
 
@@ -16,19 +16,10 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.lookups import Rejected, banned_at, find_comment, touch
 from projections.policy import Policy
-from projections.state import (
-    BANNED,
-    DELETED,
-    PENDING,
-    REJECTED,
-    VISIBLE,
-    CommentState,
-    Edit,
-    Flag,
-    State,
-)
+from projections.threads.lookups import Rejected, banned_at, find_comment, touch
+from projections.threads.state import BANNED, CommentState, Edit, Flag, State
+from projections.threads.statuses import DELETED, PENDING, REJECTED, VISIBLE
 
 _VOTES = {"up": 1, "down": -1, "none": 0}
 

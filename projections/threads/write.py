@@ -1,6 +1,6 @@
 """The threads projection's Postgres shell: load the rows a batch can read, write what changed.
 
-`load_state` fetches exactly what `lifecycle.evolve` may read for the batch's events; the fold
+`load_state` fetches exactly what `rules.evolve` may read for the batch's events; the fold
 runs in memory; `write_state` writes each changed row once, with one statement per table, its
 derived counts (replies, flags, score, comments) moved by what the batch changed.
 """
@@ -28,11 +28,19 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.parked import DEAD_LETTERED
 from projections.sql_rows import Conn, insert_rows, unnest_arrays
-from projections.state import (
-    SHOWN,
-    VISIBLE,
+from projections.threads.columns import (
+    ARTICLES,
+    BANS,
+    COMMENT_EDITS,
+    COMMENTS,
+    EVENT_OUTCOMES,
+    FLAGS,
+    VOTES,
+)
+from projections.threads.parked import DEAD_LETTERED
+from projections.threads.sql import SHOWN_SQL, VISIBLE_SQL
+from projections.threads.state import (
     ArticleState,
     Ban,
     CommentKey,
@@ -41,77 +49,7 @@ from projections.state import (
     Outcome,
     State,
 )
-
-_ARTICLE_COLUMNS = {
-    "article_id": "text",
-    "title": "text",
-    "url": "text",
-    "author": "text",
-    "published_at": "timestamptz",
-    "premoderated": "boolean",
-    "closed": "boolean",
-    "closed_reason": "text",
-}
-_COMMENT_COLUMNS = {
-    "article_id": "text",
-    "comment_id": "text",
-    "parent_id": "text",
-    "author_id": "text",
-    "author_name": "text",
-    "body": "text",
-    "posted_at": "timestamptz",
-    "event_id": "text",
-    "accepted_at": "timestamptz",
-    "own_status": "text",
-    "own_holds": "text[]",
-    "post_rejection": "text",
-    "banned": "boolean",
-    "featured": "boolean",
-    "approved": "boolean",
-    "edited_at": "timestamptz",
-    "edit_count": "integer",
-    "deleted_at": "timestamptz",
-    "pinned": "boolean",
-}
-_FLAG_COLUMNS = {
-    "article_id": "text",
-    "comment_id": "text",
-    "flagger_id": "text",
-    "reason": "text",
-    "note": "text",
-    "flagged_at": "timestamptz",
-}
-_BAN_COLUMNS = {
-    "author_id": "text",
-    "banned_at": "timestamptz",
-    "until": "timestamptz",
-    "lifted_at": "timestamptz",
-    "reason": "text",
-    "moderator_id": "text",
-}
-_VOTE_COLUMNS = {"article_id": "text", "comment_id": "text", "voter_id": "text", "vote": "smallint"}
-_EDIT_COLUMNS = {
-    "article_id": "text",
-    "comment_id": "text",
-    "version": "integer",
-    "body": "text",
-    "replaced_at": "timestamptz",
-    "editor_id": "text",
-}
-_OUTCOME_COLUMNS = {
-    "event_id": "text",
-    "event_type": "text",
-    "outcome": "text",
-    "reason": "text",
-    "at": "timestamptz",
-}
-
-
-_SERVED_COLUMNS = {"status": "text", "hold_reasons": "text[]"}
-"""Derived from the comment's own state and its ban overlay (`CommentState.status`): written
-for readers, never loaded."""
-_COUNT_COLUMNS = {"reply_count": "integer", "flag_count": "integer", "score": "integer"}
-_ARTICLE_COUNT_COLUMNS = {"comment_count": "integer", "version": "bigint"}
+from projections.threads.statuses import SHOWN, VISIBLE
 
 
 @dataclass
@@ -132,16 +70,16 @@ class Loaded:
     """Replies already stored under a comment posted in this batch (they arrived before it)."""
 
 
-def _upsert(columns: dict[str, str], key: str) -> str:
-    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key.split(", "))
-    return f"on conflict ({key}) do update set {updates}"
+def _wire(values: tuple[object, ...]) -> tuple[object, ...]:
+    # insert_rows takes a text[] value as a JSON array (unnest flattens arrays of arrays).
+    return tuple(json.dumps(v) if isinstance(v, list) else v for v in values)
 
 
 def _keep_comment(state: State, loaded: Loaded, row: Any) -> None:
     """A loaded comment row, with the counts the batch's deltas start from (once per key)."""
     key = (row["article_id"], row["comment_id"])
     if key not in state.comments:
-        fields = {name: row[name] for name in _COMMENT_COLUMNS}
+        fields = {name: row[name] for name in COMMENTS.stored}
         fields["own_holds"] = list(fields["own_holds"])
         state.add_comment(CommentState(**fields))
         loaded.counts[key] = (row["reply_count"], row["flag_count"], row["score"])
@@ -163,7 +101,7 @@ class Wanted:
 
 
 def rows_to_load(events: Sequence[Envelope]) -> Wanted:
-    """What the rules of each event read (lifecycle, comment_rules), keyed by type. Exhaustive:
+    """What the rules of each event read (rules, comment_rules), keyed by type. Exhaustive:
     a type of the `Event` union without a case fails the type check (`assert_never`)."""
     w = Wanted()
     for event in events:
@@ -216,8 +154,8 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
     articles, comments, flagged, votes = w.articles, w.comments, w.flagged, w.votes
     authors, sweeps, posted, published = w.authors, w.sweeps, w.posted, w.published
     state, loaded = State(), Loaded()
-    article_cols = ", ".join([*_ARTICLE_COLUMNS, "comment_count"])
-    comment_cols = ", ".join([*_COMMENT_COLUMNS, *_COUNT_COLUMNS])
+    article_cols = ", ".join([*ARTICLES.stored, "comment_count"])
+    comment_cols = ", ".join([*COMMENTS.stored, "reply_count", "flag_count", "score"])
     if sweeps:
         for row in await conn.fetch(
             f"select {comment_cols} from comments c"
@@ -233,7 +171,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         f"select {article_cols} from articles where article_id = any($1::text[])", list(articles)
     ):
         state.articles[row["article_id"]] = ArticleState(
-            **{name: row[name] for name in _ARTICLE_COLUMNS}
+            **{name: row[name] for name in ARTICLES.stored}
         )
         loaded.articles[row["article_id"]] = row["comment_count"]
     if comments:
@@ -250,7 +188,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
     if unpublished:
         for row in await conn.fetch(
             "select article_id, count(*) from comments where article_id = any($1::text[])"
-            " and status = 'visible' group by article_id",
+            f" and {VISIBLE_SQL} group by article_id",
             unpublished,
         ):
             loaded.articles[row["article_id"]] = row["count"]
@@ -259,14 +197,14 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
         for row in await conn.fetch(
             "select r.article_id, r.parent_id, count(*) from comments r"
             " join unnest($1::text[], $2::text[]) k(a, c) on r.article_id = k.a"
-            " and r.parent_id = k.c where r.status in ('visible', 'deleted')"
+            f" and r.parent_id = k.c where r.{SHOWN_SQL}"
             " group by r.article_id, r.parent_id",
             *unnest_arrays(new, 2),
         ):
             loaded.earlier_replies[(row["article_id"], row["parent_id"])] = row["count"]
     if flagged:
         for row in await conn.fetch(
-            f"select {', '.join(_FLAG_COLUMNS)} from flags f"
+            f"select {', '.join(FLAGS.stored)} from flags f"
             " join unnest($1::text[], $2::text[]) k(a, c) on f.article_id = k.a"
             " and f.comment_id = k.c",
             *unnest_arrays(flagged, 2),
@@ -283,7 +221,7 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             state.votes[(row["article_id"], row["comment_id"], row["voter_id"])] = row["vote"]
     if authors:
         for row in await conn.fetch(
-            f"select {', '.join(_BAN_COLUMNS)} from bans where author_id = any($1::text[])"
+            f"select {', '.join(BANS.stored)} from bans where author_id = any($1::text[])"
             " order by banned_at",
             list(authors),
         ):
@@ -329,17 +267,19 @@ def _count_deltas(
     return per_comment, per_article
 
 
+def _vote_row(key: tuple[str, str, str], vote: int) -> tuple[object, ...]:
+    return VOTES.values(None, **dict(zip(VOTES.key, key, strict=True)), vote=vote)
+
+
 async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
     """`dead_lettered` outcomes, over no outcome or an earlier `dead_lettered` one only: what an
-    event of the same id did stands (`projections.parked`)."""
-    updates = ", ".join(f"{c} = excluded.{c}" for c in _OUTCOME_COLUMNS if c != "event_id")
+    event of the same id did stands (`projections.threads.parked`)."""
     await insert_rows(
         conn,
-        "event_outcomes",
-        _OUTCOME_COLUMNS,
-        [tuple(vars(o).values()) for o in outcomes],
-        f"on conflict (event_id) do update set {updates}"
-        f" where event_outcomes.outcome = '{DEAD_LETTERED}'",
+        EVENT_OUTCOMES.name,
+        EVENT_OUTCOMES.written,
+        [EVENT_OUTCOMES.values(o) for o in outcomes],
+        f"{EVENT_OUTCOMES.upsert} where event_outcomes.outcome = '{DEAD_LETTERED}'",
     )
 
 
@@ -350,41 +290,27 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
     # tables a rebuild replaced never passes for one of the new tables.
     version = await conn.fetchval("select txid_current()") if per_article else 0
     article_rows = [
-        (
-            *(getattr(state.articles[a], c) for c in _ARTICLE_COLUMNS),
-            loaded.articles.get(a, 0) + per_article[a],
-            version,
+        ARTICLES.values(
+            state.articles[a],
+            comment_count=loaded.articles.get(a, 0) + per_article[a],
+            version=version,
         )
         for a in sorted(per_article)
         if a in state.articles
     ]
-    await insert_rows(
-        conn,
-        "articles",
-        _ARTICLE_COLUMNS | _ARTICLE_COUNT_COLUMNS,
-        article_rows,
-        _upsert(_ARTICLE_COLUMNS | _ARTICLE_COUNT_COLUMNS, "article_id"),
-    )
+    await insert_rows(conn, ARTICLES.name, ARTICLES.written, article_rows, ARTICLES.upsert)
     comment_rows = []
     for key in sorted(k for k in per_comment if k in state.comments):
-        c = state.comments[key]
         before = loaded.counts.get(key) or (loaded.earlier_replies.get(key, 0), 0, 0)
+        replies, flags, score = (b + d for b, d in zip(before, per_comment[key], strict=True))
         comment_rows.append(
-            (
-                *(
-                    json.dumps(value) if isinstance(value := getattr(c, name), list) else value
-                    for name in _COMMENT_COLUMNS | _SERVED_COLUMNS
-                ),
-                *(b + d for b, d in zip(before, per_comment[key], strict=True)),
+            _wire(
+                COMMENTS.values(
+                    state.comments[key], reply_count=replies, flag_count=flags, score=score
+                )
             )
         )
-    await insert_rows(
-        conn,
-        "comments",
-        _COMMENT_COLUMNS | _SERVED_COLUMNS | _COUNT_COLUMNS,
-        comment_rows,
-        _upsert(_COMMENT_COLUMNS | _SERVED_COLUMNS | _COUNT_COLUMNS, "article_id, comment_id"),
-    )
+    await insert_rows(conn, COMMENTS.name, COMMENTS.written, comment_rows, COMMENTS.upsert)
     unloaded = sorted(k for k in per_comment if k not in state.comments and any(per_comment[k]))
     if unloaded:
         await conn.execute(
@@ -392,16 +318,14 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
             *unnest_arrays(unloaded, 2),
             *unnest_arrays([per_comment[k] for k in unloaded], 3),
         )
-    await insert_rows(
-        conn, "flags", _FLAG_COLUMNS, [tuple(vars(f).values()) for f in state.new_flags]
-    )
+    await insert_rows(conn, FLAGS.name, FLAGS.written, [FLAGS.values(f) for f in state.new_flags])
     votes = sorted(state.dirty_votes)
     await insert_rows(
         conn,
-        "votes",
-        _VOTE_COLUMNS,
-        [(*k, state.votes[k]) for k in votes if state.votes[k]],
-        _upsert(_VOTE_COLUMNS, "article_id, comment_id, voter_id"),
+        VOTES.name,
+        VOTES.written,
+        [_vote_row(k, state.votes[k]) for k in votes if state.votes[k]],
+        VOTES.upsert,
     )
     withdrawn = [k for k in votes if not state.votes[k]]
     if withdrawn:
@@ -417,21 +341,20 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         )
         await insert_rows(
             conn,
-            "bans",
-            _BAN_COLUMNS,
-            [
-                tuple(vars(b).values())
-                for a in sorted(state.dirty_bans)
-                for b in state.bans.get(a, [])
-            ],
+            BANS.name,
+            BANS.written,
+            [BANS.values(b) for a in sorted(state.dirty_bans) for b in state.bans.get(a, [])],
         )
     await insert_rows(
-        conn, "comment_edits", _EDIT_COLUMNS, [tuple(vars(e).values()) for e in state.edits]
+        conn,
+        COMMENT_EDITS.name,
+        COMMENT_EDITS.written,
+        [COMMENT_EDITS.values(e) for e in state.edits],
     )
     await insert_rows(
         conn,
-        "event_outcomes",
-        _OUTCOME_COLUMNS,
-        [tuple(vars(o).values()) for o in state.outcomes.values()],
-        _upsert(_OUTCOME_COLUMNS, "event_id"),
+        EVENT_OUTCOMES.name,
+        EVENT_OUTCOMES.written,
+        [EVENT_OUTCOMES.values(o) for o in state.outcomes.values()],
+        EVENT_OUTCOMES.upsert,
     )
