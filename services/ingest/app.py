@@ -28,8 +28,10 @@ from services.auth import (
     ingest_rule,
     require_event_scopes,
 )
+from services.cors import CorsPolicy, allow_cross_origin
 from services.errors import EXCEPTION_HANDLERS, ApiError, details_from_problems
 from services.health import health_router
+from services.http_semantics import answer_head
 from services.ingest import producer_identity
 from services.ingest.atomic_append import AppendFailed, AtomicAppender, NotConnected
 from services.ingest.flag_limit import FlagLimit
@@ -62,6 +64,8 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Transactional producers per process, taking turns (see services/ingest/atomic_append.py)."""
     max_request_bytes: int = 1_048_576
     """The producer's largest request, so also its largest record."""
+    cors: CorsPolicy = CorsPolicy()
+    """Origins whose scripts may post (off by default: such a script holds a produce key)."""
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -201,7 +205,7 @@ def create_app(settings: IngestSettings) -> Litestar:
             await state.appender.stop()
             identity.release()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],
         lifespan=[lifespan, admission.lifespan],
         middleware=[admission.middleware],
@@ -213,3 +217,4 @@ def create_app(settings: IngestSettings) -> Litestar:
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
         logging_config=None,
     )
+    return answer_head(allow_cross_origin(app, settings.cors))

@@ -12,8 +12,10 @@ from litestar.openapi import OpenAPIConfig
 from litestar.params import QueryParameter
 
 from services.auth import Admission, AuthSettings, query_rule
+from services.cors import CorsPolicy, allow_cross_origin
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
+from services.http_semantics import answer_head
 from services.query.handlers import READ_ERROR_HANDLERS, ROUTES, pool
 from services.query.log_end import LogEnd
 from services.query.notifications import NOTIFICATION_ROUTES
@@ -49,6 +51,8 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     max_page_comments: int = 10_000
     """Most comments a page holds, inlined replies included (see page_bounds)."""
     streams: StreamLimits = StreamLimits()
+    cors: CorsPolicy = CorsPolicy()
+    """Origins whose scripts may read (and page through) threads cross-origin; off by default."""
 
 
 async def _postgres_ready(state: State) -> None:
@@ -92,7 +96,7 @@ def create_app(settings: QuerySettings) -> Litestar:
             await log_end.stop()
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *ROUTES,
             *NOTIFICATION_ROUTES,
@@ -117,3 +121,4 @@ def create_app(settings: QuerySettings) -> Litestar:
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
         logging_config=None,
     )
+    return answer_head(allow_cross_origin(app, settings.cors))
