@@ -9,7 +9,6 @@ import msgspec
 import structlog
 from litestar import Litestar, Request, post
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 
 from eventlog.position import Position
 from events import (
@@ -38,6 +37,7 @@ from services.ingest.flag_limit import FlagLimit
 from services.ingest.producers import LogSettings
 from services.ingest.record_size import Record, RecordLimit, oversized
 from services.ingest.request_schema import EventsOperation
+from services.openapi_docs import INGEST_DESCRIPTION, document, errors, openapi_config
 
 log = structlog.get_logger("threadlog.ingest")
 
@@ -107,6 +107,16 @@ def _scope_name(envelope: Envelope) -> str:
     status_code=202,
     summary="Append events to the log",
     operation_class=EventsOperation,
+    responses=errors(
+        {
+            400: ["malformed_json"],
+            403: ["forbidden"],
+            413: ["too_large"],
+            422: ["invalid_events"],
+            429: ["flag_limited"],
+            503: ["kafka_unavailable"],
+        }
+    ),
 )
 async def post_events(request: Request[Any, Any, Any], state: State) -> AcceptedEvents:
     """One CloudEvents envelope or an array of up to 1,000; all valid, or none is appended."""
@@ -212,9 +222,9 @@ def create_app(settings: IngestSettings) -> Litestar:
         state=State({"settings": settings, "flag_limit": FlagLimit(settings.flag_limit_per_min)}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="threadlog ingest", version="1.0.0"),
+        openapi_config=openapi_config("threadlog ingest", INGEST_DESCRIPTION),
         debug=False,
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
         logging_config=None,
     )
-    return answer_head(allow_cross_origin(app, settings.cors))
+    return answer_head(allow_cross_origin(document(app, ingest_rule), settings.cors))
