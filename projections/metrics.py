@@ -134,32 +134,46 @@ def render(stats: WorkerStats, topic: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _response(status: str, body: bytes, content_type: str) -> bytes:
-    head = (
-        f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n"
+def _response(
+    status: str, body: bytes, content_type: str, *, head: bool = False, extra: str = ""
+) -> bytes:
+    # HEAD (RFC 9110 9.3.2): the GET's status and headers, Content-Length included, no body.
+    lines = (
+        f"HTTP/1.1 {status}\r\ncontent-type: {content_type}\r\n{extra}"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
     )
-    return head.encode() + body
+    return lines.encode() + (b"" if head else body)
+
+
+_ALLOW = "allow: GET, HEAD\r\n"
 
 
 async def serve_metrics(host: str, port: int, exposition: Callable[[], str]) -> asyncio.Server:
-    """Serve GET /metrics (the exposition) and GET /healthz (200 while the loop runs)."""
+    """Serve GET (and HEAD) /metrics (the exposition) and /healthz (200 while the loop runs)."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             request = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 5)
             method, path, *_ = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
             path = path.split("?", 1)[0]
-            if method != "GET":
-                answer = _response("405 Method Not Allowed", b"GET only\n", "text/plain")
+            head = method == "HEAD"
+            if method not in ("GET", "HEAD"):
+                answer = _response(
+                    "405 Method Not Allowed", b"GET only\n", "text/plain", extra=_ALLOW
+                )
             elif path == "/metrics":
                 answer = _response(
-                    "200 OK", exposition().encode(), "text/plain; version=0.0.4; charset=utf-8"
+                    "200 OK",
+                    exposition().encode(),
+                    "text/plain; version=0.0.4; charset=utf-8",
+                    head=head,
                 )
             elif path == "/healthz":
-                answer = _response("200 OK", b'{"status":"ok"}', "application/json")
+                answer = _response("200 OK", b'{"status":"ok"}', "application/json", head=head)
             else:
-                answer = _response("404 Not Found", b"/metrics or /healthz\n", "text/plain")
+                answer = _response(
+                    "404 Not Found", b"/metrics or /healthz\n", "text/plain", head=head
+                )
             writer.write(answer)
             await writer.drain()
         except (TimeoutError, asyncio.IncompleteReadError, ValueError, ConnectionError):

@@ -7,6 +7,7 @@ from litestar import Router, get
 from litestar.datastructures import State
 
 from services.errors import ApiError
+from services.openapi_docs import errors
 
 
 class Health(msgspec.Struct, frozen=True):
@@ -22,7 +23,7 @@ def health_router(check: Callable[[State], Awaitable[None]], dependency: str) ->
     def healthz() -> Health:
         return Health("ok")
 
-    @get("/readyz")
+    @get("/readyz", responses=errors({503: ["not_ready"]}))
     async def readyz(state: State) -> Health:
         try:
             await check(state)
@@ -35,4 +36,5 @@ def health_router(check: Callable[[State], Awaitable[None]], dependency: str) ->
             ) from error
         return Health("ok")
 
-    return Router(path="/", route_handlers=[healthz, readyz], include_in_schema=False)
+    # In the document, so that clients and probes see them; they need no key (security: []).
+    return Router(path="/", route_handlers=[healthz, readyz])

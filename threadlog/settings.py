@@ -16,6 +16,7 @@ from events.contract import DEFAULT_DLQ_TOPIC, DEFAULT_TOPIC
 from events.fields import Timestamp
 from projections import WorkerSettings
 from services.auth import AuthSettings
+from services.cors import CorsPolicy, parse_origins
 from services.ingest import IngestSettings
 from services.notifications import NotifierSettings
 from services.query import QuerySettings, StreamLimits
@@ -103,6 +104,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Comma-separated addresses whose X-Forwarded-For names the client (for per-address caps)."""
     live_feed_max_pending: int = _default(StreamLimits, "max_pending")
     """Changes the live feed reads ahead of the projection before it waits for the worker."""
+    cors_origins: str = ""
+    """Comma-separated origins (`https://news.example`), or `*`, whose scripts may call the query
+    service cross-origin (CORS); empty: none. Credentials are never allowed."""
+    ingest_cors_origins: str = ""
+    """The same for ingest, apart: a script posting events holds a produce key; empty: none."""
     web_host: str = "127.0.0.1"
     web_port: int = 8004
     web_query_url: str = ""
@@ -131,6 +137,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             flag_limit_per_min=self.flag_limit_per_min,
             instance_id=self.ingest_instance_id,
             producers=self.ingest_producers,
+            cors=CorsPolicy(origins=parse_origins(self.ingest_cors_origins)),
         )
 
     def query(self) -> QuerySettings:
@@ -153,6 +160,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
                 ),
                 max_pending=self.live_feed_max_pending,
             ),
+            cors=CorsPolicy(origins=parse_origins(self.cors_origins)),
         )
 
     def auth(self) -> AuthSettings:

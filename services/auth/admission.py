@@ -48,9 +48,15 @@ def _is_notifications(path: str) -> bool:
     return _NOTIFICATIONS.fullmatch(path) is not None
 
 
+def _asks_nothing(method: str, path: str) -> bool:
+    # OPTIONS only asks which methods a route has (and, with CORS, whether a script may call
+    # it): no data is served, so no key is looked at (a browser's preflight never sends one).
+    return method == "OPTIONS" or _is_open(path)
+
+
 def ingest_rule(method: str, path: str) -> Rule:
     """Ingest: every write needs a key; which scope depends on the events (see the handler)."""
-    return "open" if _is_open(path) else "key"
+    return "open" if _asks_nothing(method, path) else "key"
 
 
 def query_rule(reads_require_key: bool) -> RuleFor:
@@ -59,7 +65,7 @@ def query_rule(reads_require_key: bool) -> RuleFor:
     an operator's action."""
 
     def rule(method: str, path: str) -> Rule:
-        if _is_open(path):
+        if _asks_nothing(method, path):
             return "open"
         if path == "/v1/moderation" or path.startswith("/v1/moderation/"):
             return "moderate"

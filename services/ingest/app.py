@@ -9,7 +9,6 @@ import msgspec
 import structlog
 from litestar import Litestar, Request, post
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 
 from eventlog.position import Position
 from events import (
@@ -27,8 +26,10 @@ from services.auth import (
     ingest_rule,
     require_event_scopes,
 )
+from services.cors import CorsPolicy, allow_cross_origin
 from services.errors import EXCEPTION_HANDLERS, ApiError, ErrorDetail, details_from_problems
 from services.health import health_router
+from services.http_semantics import answer_head
 from services.ingest import producer_identity
 from services.ingest.atomic_append import AppendFailed, AtomicAppender, NotConnected
 from services.ingest.cloudevents_http import UnsupportedMediaType, decode_events
@@ -36,6 +37,7 @@ from services.ingest.flag_limit import FlagLimit
 from services.ingest.producers import LogSettings
 from services.ingest.record_size import Record, RecordLimit, oversized
 from services.ingest.request_schema import EventsOperation
+from services.openapi_docs import INGEST_DESCRIPTION, document, errors, openapi_config
 
 log = structlog.get_logger("threadlog.ingest")
 
@@ -62,6 +64,8 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Transactional producers per process, taking turns (see services/ingest/atomic_append.py)."""
     max_request_bytes: int = 1_048_576
     """The producer's largest request, so also its largest record."""
+    cors: CorsPolicy = CorsPolicy()
+    """Origins whose scripts may post (off by default: such a script holds a produce key)."""
 
 
 class Accepted(msgspec.Struct, frozen=True):
@@ -103,6 +107,17 @@ def _scope_name(envelope: Envelope) -> str:
     status_code=202,
     summary="Append events to the log",
     operation_class=EventsOperation,
+    responses=errors(
+        {
+            400: ["malformed_json"],
+            403: ["forbidden"],
+            413: ["too_large"],
+            415: ["unsupported_media_type"],
+            422: ["invalid_events"],
+            429: ["flag_limited"],
+            503: ["kafka_unavailable"],
+        }
+    ),
 )
 async def post_events(request: Request[Any, Any, Any], state: State) -> AcceptedEvents:
     """One CloudEvents event (structured or binary mode) or an array of up to 1,000; all valid,
@@ -209,15 +224,16 @@ def create_app(settings: IngestSettings) -> Litestar:
             await state.appender.stop()
             identity.release()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[post_events, health_router(_kafka_ready, "Kafka")],
         lifespan=[lifespan, admission.lifespan],
         middleware=[admission.middleware],
         state=State({"settings": settings, "flag_limit": FlagLimit(settings.flag_limit_per_min)}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_max_body_size=settings.max_body_bytes,
-        openapi_config=OpenAPIConfig(title="threadlog ingest", version="1.0.0"),
+        openapi_config=openapi_config("threadlog ingest", INGEST_DESCRIPTION),
         debug=False,
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
         logging_config=None,
     )
+    return answer_head(allow_cross_origin(document(app, ingest_rule), settings.cors))

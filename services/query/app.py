@@ -8,12 +8,14 @@ import msgspec
 import structlog
 from litestar import Litestar
 from litestar.datastructures import State
-from litestar.openapi import OpenAPIConfig
 from litestar.params import QueryParameter
 
 from services.auth import Admission, AuthSettings, query_rule
+from services.cors import CorsPolicy, allow_cross_origin
 from services.errors import EXCEPTION_HANDLERS
 from services.health import health_router
+from services.http_semantics import answer_head
+from services.openapi_docs import QUERY_DESCRIPTION, document, openapi_config
 from services.query.handlers import READ_ERROR_HANDLERS, ROUTES, pool
 from services.query.log_end import LogEnd
 from services.query.notifications import NOTIFICATION_ROUTES
@@ -28,6 +30,8 @@ AFTER = QueryParameter(
     annotation=str | None,
     name="after",
     required=False,
+    # What parse_positions takes: `<partition>:<offset>`, comma-separated; empty: no wait.
+    pattern=r"^(\d{1,6}:\d{1,19}(,\d{1,6}:\d{1,19})*)?$",
     description="Position token(s) from the ingest answer (`3:1042`, comma-separated): answer"
     " only once the read model has applied them (503 + Retry-After past the wait).",
 )
@@ -49,6 +53,8 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     max_page_comments: int = 10_000
     """Most comments a page holds, inlined replies included (see page_bounds)."""
     streams: StreamLimits = StreamLimits()
+    cors: CorsPolicy = CorsPolicy()
+    """Origins whose scripts may read (and page through) threads cross-origin; off by default."""
 
 
 async def _postgres_ready(state: State) -> None:
@@ -92,7 +98,7 @@ def create_app(settings: QuerySettings) -> Litestar:
             await log_end.stop()
             await pool.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *ROUTES,
             *NOTIFICATION_ROUTES,
@@ -112,8 +118,12 @@ def create_app(settings: QuerySettings) -> Litestar:
             }
         ),
         exception_handlers={**EXCEPTION_HANDLERS, **READ_ERROR_HANDLERS},
-        openapi_config=OpenAPIConfig(title="threadlog query", version="1.0.0"),
+        openapi_config=openapi_config("threadlog query", QUERY_DESCRIPTION),
         debug=False,
         # Logging is configured once per process by threadlog.logs; Litestar must not replace it.
         logging_config=None,
     )
+    # Every admitted read may wait for `?after=` (services/query/positions.py).
+    after = {400: ["unknown_position"], 503: ["not_yet_applied", "too_many_waits"]}
+    documented = document(app, admission.rule, everywhere=after, admitted_only=frozenset({"after"}))
+    return answer_head(allow_cross_origin(documented, settings.cors))

@@ -11,6 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.types import ExceptionHandlersMap
 
 from services.errors import ApiError, ErrorDetail, answered_as
+from services.openapi_docs import NOT_MODIFIED, errors
 from services.query.page_bounds import PageShape, bounded
 from services.query.page_cache import PageCache
 from services.query.read_errors import (
@@ -47,6 +48,8 @@ PerLevel = Annotated[
 Depth = Annotated[int, QueryParameter(ge=0, le=10, description="Levels of replies inlined, 0-10")]
 Cursor = FromQuery[str | None]
 MAX_COUNT_IDS = 100
+_PAGE_PARAMETERS = ["invalid_parameter", "invalid_cursor"]
+"""What a paged read answers 400 with: a parameter out of range, or a cursor it did not issue."""
 _VERSION = "select version from articles where article_id = $1"
 
 
@@ -102,7 +105,13 @@ def _no_article(article_id: str) -> ApiError:
 @get(
     "/v1/articles/{article_id:str}/thread",
     summary="A page of an article's comment thread",
-    responses={200: ResponseSpec(ThreadPage, description="The page (ETag; gzip on request)")},
+    responses={
+        200: ResponseSpec(
+            ThreadPage, generate_examples=False, description="The page (ETag; gzip on request)"
+        ),
+        304: NOT_MODIFIED,
+        **errors({400: _PAGE_PARAMETERS, 404: ["article_not_found"]}),
+    },
 )
 async def get_thread(
     state: State,
@@ -138,7 +147,13 @@ async def get_thread(
     return page.response(request.headers)
 
 
-@get("/v1/comments/{comment_id:str}", summary="A comment's permalink")
+@get(
+    "/v1/comments/{comment_id:str}",
+    summary="A comment's permalink",
+    responses=errors(
+        {400: ["invalid_parameter"], 404: ["comment_not_found"], 409: ["ambiguous_comment_id"]}
+    ),
+)
 async def get_comment(
     state: State,
     comment_id: FromPath[str],
@@ -153,7 +168,13 @@ async def get_comment(
         return await read_comment(conn, comment_id, article_id, shape.per_level, shape.depth)
 
 
-@get("/v1/comments/{comment_id:str}/replies", summary="A page of a comment's replies")
+@get(
+    "/v1/comments/{comment_id:str}/replies",
+    summary="A page of a comment's replies",
+    responses=errors(
+        {400: _PAGE_PARAMETERS, 404: ["comment_not_found"], 409: ["ambiguous_comment_id"]}
+    ),
+)
 async def get_replies(
     state: State,
     comment_id: FromPath[str],
@@ -174,7 +195,13 @@ async def get_replies(
 @get(
     "/v1/authors/{author_id:str}/timeline",
     summary="An author's comments, newest first",
-    responses={200: ResponseSpec(TimelinePage, description="The page (ETag; gzip on request)")},
+    responses={
+        200: ResponseSpec(
+            TimelinePage, generate_examples=False, description="The page (ETag; gzip on request)"
+        ),
+        304: NOT_MODIFIED,
+        **errors({400: _PAGE_PARAMETERS}),
+    },
 )
 async def get_timeline(
     state: State,
@@ -197,7 +224,11 @@ async def get_timeline(
     return page.response(request.headers)
 
 
-@get("/v1/counts", summary="Comment counts for a list of articles")
+@get(
+    "/v1/counts",
+    summary="Comment counts for a list of articles",
+    responses=errors({400: ["invalid_parameter"]}),
+)
 async def get_counts(state: State, article_id: FromQuery[list[str]]) -> Counts:
     """Visible comments of each `article_id` given (repeat the parameter, up to 100)."""
     if len(article_id) > MAX_COUNT_IDS:
@@ -219,7 +250,11 @@ async def get_event(state: State, event_id: FromPath[str]) -> EventStatus:
         return await read_event(conn, event_id)
 
 
-@get("/v1/moderation/queue", summary="Comments waiting for a moderator")
+@get(
+    "/v1/moderation/queue",
+    summary="Comments waiting for a moderator",
+    responses=errors({400: _PAGE_PARAMETERS}),
+)
 async def get_queue(
     state: State,
     status: FromQuery[QueueStatus] = "pending",

@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from services.json_request import JsonRequest
 from services.notifications.store import list_notifications, mark_read, unread_count
+from services.openapi_docs import errors
 from services.query.cursors import Cursor, decode_cursor, encode_cursor
 from services.query.handlers import pool
 from services.query.views import MarkedRead, MarkRead, NotificationsPage, NotificationView
@@ -22,7 +23,11 @@ from services.query.views import MarkedRead, MarkRead, NotificationsPage, Notifi
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page, 1-200")]
 
 
-@get("/v1/authors/{author_id:str}/notifications", summary="An author's notifications")
+@get(
+    "/v1/authors/{author_id:str}/notifications",
+    summary="An author's notifications",
+    responses=errors({400: ["invalid_parameter", "invalid_cursor"]}),
+)
 async def get_notifications(
     state: State,
     author_id: FromPath[str],
@@ -71,6 +76,7 @@ async def get_notifications(
     status_code=200,
     summary="Mark an author's notifications read",
     request_class=JsonRequest,
+    responses=errors({400: ["malformed_json", "invalid_parameter"], 413: ["too_large"]}),
 )
 async def post_notifications_read(
     state: State, author_id: FromPath[str], data: JSONBody[MarkRead]

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 
 from litestar import Response
 
+from services.http_semantics import none_match
+
 _GZIP_MIN_BYTES = 1024
 
 
@@ -45,7 +47,7 @@ class CachedPage:
         """The page as a response to a request with these headers: 304 when the client holds it
         (`If-None-Match`), gzip when it takes gzip (`Accept-Encoding`)."""
         headers = {"ETag": self.etag, "Cache-Control": "no-cache", "Vary": "Accept-Encoding"}
-        if self.etag in request_headers.get("if-none-match", ""):
+        if none_match(request_headers.get("if-none-match"), self.etag):
             return Response(b"", status_code=304, headers=headers)
         gzip_ok = "gzip" in request_headers.get("accept-encoding", "")
         if gzip_ok and len(self.body) >= _GZIP_MIN_BYTES:

@@ -15,13 +15,15 @@ from typing import Annotated, Any
 
 from litestar import Request, get
 from litestar.datastructures import State
-from litestar.params import FromPath, HeaderParameter
+from litestar.openapi.spec import Example
+from litestar.params import HeaderParameter, Parameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
 from eventlog.position import BadPosition, Position, parse_positions
 from events.fields import ID_PATTERN
 from services.auth import ApiKey
 from services.errors import ApiError, ErrorDetail
+from services.openapi_docs import STREAM_RESPONSES
 from services.query.handlers import pool
 from services.query.live_feed import LiveFeed
 from services.query.stream_limits import OpenStreams, Reservation, client_address
@@ -99,6 +101,7 @@ async def _released(
 @get(
     "/v1/articles/{article_id:str}/stream",
     summary="Live changes of a thread (Server-Sent Events)",
+    responses=STREAM_RESPONSES,
     # A stream lasts as long as the reader stays; it is admitted like any read (key, URL, rate)
     # but bounded by its own caps (stream_limits) rather than the request slots.
     opt={"inflight_exempt": True},
@@ -106,10 +109,19 @@ async def _released(
 async def get_stream(
     state: State,
     request: Request[Any, Any, Any],
-    article_id: FromPath[str],
+    article_id: Annotated[
+        str, Parameter(pattern=ID_PATTERN, min_length=1, max_length=_MAX_ID_CHARS)
+    ],
     last_event_id: Annotated[
         str | None,
-        HeaderParameter(name="Last-Event-ID", required=False, description="resume after it"),
+        HeaderParameter(
+            name="Last-Event-ID",
+            required=False,
+            description="resume after it: a position `partition:offset` this stream sent; any"
+            " other value (malformed, past the log's end, too old) answers `event: reset` first",
+            max_length=4096,
+            examples=[Example(value="3:1042")],
+        ),
     ] = None,
 ) -> ServerSentEvent:
     """New, edited, deleted and moderated comments of the thread, once a read shows them.

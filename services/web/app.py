@@ -11,6 +11,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 
 from services.errors import EXCEPTION_HANDLERS
+from services.http_semantics import answer_head
 from services.web.assets import static_assets
 from services.web.pages import PAGE_ROUTES
 from services.web.passthrough import PASSTHROUGH_ROUTES
@@ -51,7 +52,7 @@ def create_app(settings: WebSettings) -> Litestar:
             )
             yield
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[*PAGE_ROUTES, *PASSTHROUGH_ROUTES, *READER_ROUTES],
         lifespan=[lifespan],
         state=State({"settings": settings, "streams": 0}),
@@ -60,3 +61,4 @@ def create_app(settings: WebSettings) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    return answer_head(app)  # HEAD wherever GET works (RFC 9110)
