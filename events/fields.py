@@ -40,12 +40,27 @@ Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time 
 
 # RFC 3986 URI-reference (appendix A), spelled out so that msgspec checks it while decoding and
 # the JSON Schema publishes the same rule. ASCII only: anything else must be percent-encoded.
-# IP literals are read loosely (hex digits, colons, dots); nothing else is.
 _PLAIN = "A-Za-z0-9._~!$&'()*+,;="  # unreserved and sub-delims; "-" goes last in each class
 _PCT = "%[0-9A-Fa-f]{2}"
 _PCHAR = f"(?:[{_PLAIN}:@-]|{_PCT})"
 _QUERY = f"(?:[{_PLAIN}:@/?-]|{_PCT})*"
-_HOST = f"(?:\\[(?:[0-9A-Fa-f:.]+|v[0-9A-Fa-f]+\\.[{_PLAIN}:-]+)\\]|(?:[{_PLAIN}-]|{_PCT})*)"
+_H16 = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = f"(?:{_H16}:{_H16}|{_OCTET}(?:\\.{_OCTET}){{3}})"
+_IPV6 = "|".join(
+    [
+        f"(?:{_H16}:){{6}}{_LS32}",
+        f"::(?:{_H16}:){{5}}{_LS32}",
+        f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+        *(f"(?:(?:{_H16}:){{0,{n}}}{_H16})?::(?:{_H16}:){{{3 - n}}}{_LS32}" for n in range(1, 3)),
+        f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+        f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+        f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+        f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+    ]
+)
+# An IP literal is an IPv6 address or an IPvFuture, exactly: `//[13.4]/` is not a URI.
+_HOST = f"(?:\\[(?:{_IPV6}|v[0-9A-Fa-f]+\\.[{_PLAIN}:-]+)\\]|(?:[{_PLAIN}-]|{_PCT})*)"
 _AUTHORITY = f"(?:(?:[{_PLAIN}:-]|{_PCT})*@)?{_HOST}(?::[0-9]*)?"
 _PATH_ABEMPTY = f"(?:/{_PCHAR}*)*"
 _ROOTED = f"//{_AUTHORITY}{_PATH_ABEMPTY}|/(?:{_PCHAR}+{_PATH_ABEMPTY})?"

@@ -54,9 +54,16 @@ def envelope_schema(limits: Limits | None = None) -> dict[str, Any]:
         }
         for name, ref in zip(names, data_refs, strict=True)
     ]
+    one, batch = _one_and_batch(envelopes, limits)
+    return {"oneOf": [one, batch]}
+
+
+def _one_and_batch(
+    envelopes: list[dict[str, Any]], limits: Limits
+) -> tuple[dict[str, Any], dict[str, Any]]:
     one = {"oneOf": envelopes}
     batch = {"type": "array", "items": one, "minItems": 1, "maxItems": limits.max_batch_events}
-    return {"oneOf": [one, batch]}
+    return one, batch
 
 
 @dataclass
@@ -67,10 +74,17 @@ class EventsOperation(Operation):
         """Describe the body the handler reads raw."""
         # Litestar renders a dict inside its spec objects as it is: the schema stays the JSON
         # Schema msgspec generated, rather than a hand-copied tree of Schema objects.
-        schema = cast(Schema, envelope_schema())
+        schema = envelope_schema()
+        one, batch = schema["oneOf"]
         self.request_body = RequestBody(
-            content={"application/json": OpenAPIMediaType(schema=schema)},
+            content={
+                "application/json": OpenAPIMediaType(schema=cast(Schema, schema)),
+                "application/cloudevents+json": OpenAPIMediaType(schema=cast(Schema, one)),
+                "application/cloudevents-batch+json": OpenAPIMediaType(schema=cast(Schema, batch)),
+            },
             description="One event envelope, or an array of up to 1,000 (all valid or none"
-            " appended).",
+            " appended), in CloudEvents structured or batch mode. Binary mode is accepted too:"
+            " the context attributes as `ce-*` headers (`ce-specversion`, `ce-type`, `ce-id`,"
+            " `ce-source`, `ce-time`), the event's `data` as the `application/json` body.",
             required=True,
         )
