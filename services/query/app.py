@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from projections.threads import queries
 from services.auth import Admission, AuthSettings, query_rule
 from services.cors import CorsPolicy, allow_cross_origin
 from services.errors import EXCEPTION_HANDLERS
@@ -59,7 +60,7 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
 
 async def _postgres_ready(state: State) -> None:
     async with pool(state).acquire(timeout=2) as conn:
-        await conn.fetchval("select 1 from articles limit 1")
+        await conn.fetchval(queries.READY)
 
 
 def create_app(settings: QuerySettings) -> Litestar:

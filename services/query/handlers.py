@@ -10,6 +10,7 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.types import ExceptionHandlersMap
 
+from projections.threads import queries
 from services.errors import ApiError, ErrorDetail, answered_as
 from services.openapi_docs import NOT_MODIFIED, errors
 from services.query.page_bounds import PageShape, bounded
@@ -50,7 +51,6 @@ Cursor = FromQuery[str | None]
 MAX_COUNT_IDS = 100
 _PAGE_PARAMETERS = ["invalid_parameter", "invalid_cursor"]
 """What a paged read answers 400 with: a parameter out of range, or a cursor it did not issue."""
-_VERSION = "select version from articles where article_id = $1"
 
 
 def pool(state: State) -> "asyncpg.Pool[Any]":
@@ -133,7 +133,7 @@ async def get_thread(
     page = cache.current(key, generation)
     if page is None:
         async with pool(state).acquire() as conn:
-            version = await conn.fetchval(_VERSION, article_id)
+            version = await conn.fetchval(queries.THREAD_VERSION, article_id)
             if version is None:
                 raise _no_article(article_id)
             page = cache.still(key, version, generation)
