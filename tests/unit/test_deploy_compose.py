@@ -33,3 +33,15 @@ def test_the_database_password_must_come_from_the_environment() -> None:
         assert use.startswith(":?"), f"POSTGRES_PASSWORD{use} has a default"
     postgres = _compose()["services"]["postgres"]["environment"]
     assert postgres["POSTGRES_PASSWORD"].startswith("${POSTGRES_PASSWORD:?")
+
+
+def test_the_demo_service_posts_with_a_produce_key() -> None:
+    """Ingest refuses writes without a key, so compose's demo makes the demo key (scope produce,
+    as `make demo` does) and posts with it; before, it posted with none and got 401."""
+    demo = _compose()["services"]["demo"]
+    assert demo["entrypoint"] == ["sh", "-c"]
+    [script] = demo["command"]
+    making, posting = script.split(" && ")
+    assert making == "threadlog keys demo /tmp/demo-key"
+    # Compose turns `$$` into `$`, so the shell reads the key the first command wrote.
+    assert posting == 'THREADLOG_API_KEY="$$(cat /tmp/demo-key)" threadlog demo'
