@@ -1,4 +1,4 @@
-"""Set-based writes: one statement per table and batch, never one per event."""
+"""Set-based writes: one COPY and one statement per table and batch, never one per event."""
 
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeAlias
@@ -19,17 +19,6 @@ def unnest_arrays(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
     return columns or [[] for _ in range(width)]
 
 
-def _wire_type(kind: str) -> str:
-    # unnest() flattens arrays of arrays, so a text[] column travels as JSON text per row.
-    return "text" if kind == "text[]" else kind
-
-
-def _select(name: str, kind: str) -> str:
-    if kind == "text[]":
-        return f"array(select jsonb_array_elements_text(r.{name}::jsonb))"
-    return f"r.{name}"
-
-
 async def insert_rows(
     conn: Conn,
     table: str,
@@ -37,19 +26,21 @@ async def insert_rows(
     rows: Sequence[Sequence[Any]],
     on_conflict: str = "on conflict do nothing",
 ) -> None:
-    """Insert `rows` (tuples in the order of `columns`) with one `INSERT ... SELECT unnest`.
+    """Insert `rows` (tuples in the order of `columns`): a binary COPY into a temporary table
+    shaped like `table`, then one `INSERT ... SELECT` with `on_conflict`.
 
-    Values of text[] columns are given as JSON arrays (str).
+    COPY carries every type as it is, text[] included, with no per-row conversion; the stage is
+    the session's own (`LIKE table`, emptied after use and at commit).
     """
     if not rows:
         return
     names = ", ".join(columns)
-    arrays = ", ".join(
-        f"${i}::{_wire_type(kind)}[]" for i, kind in enumerate(columns.values(), start=1)
+    stage = f"_stage_{table}"
+    await conn.execute(
+        f"create temp table if not exists {stage} (like {table} including defaults)"
+        " on commit delete rows"
     )
-    select = ", ".join(_select(name, kind) for name, kind in columns.items())
-    sql = (
-        f"insert into {table} ({names}) select {select}"
-        f" from unnest({arrays}) as r({names}) {on_conflict}"
+    await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
+    await conn.execute(
+        f"insert into {table} ({names}) select {names} from {stage} {on_conflict}; truncate {stage}"
     )
-    await conn.execute(sql, *unnest_arrays(rows, len(columns)))

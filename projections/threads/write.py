@@ -5,7 +5,6 @@ runs in memory; `write_state` writes each changed row once, with one statement p
 derived counts (replies, flags, score, comments) moved by what the batch changed.
 """
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,11 +67,6 @@ class Loaded:
     """The comment_count of each loaded article, or of the comments stored before a new one."""
     earlier_replies: dict[CommentKey, int] = field(default_factory=dict)
     """Replies already stored under a comment posted in this batch (they arrived before it)."""
-
-
-def _wire(values: tuple[object, ...]) -> tuple[object, ...]:
-    # insert_rows takes a text[] value as a JSON array (unnest flattens arrays of arrays).
-    return tuple(json.dumps(v) if isinstance(v, list) else v for v in values)
 
 
 def _keep_comment(state: State, loaded: Loaded, row: Any) -> None:
@@ -304,11 +298,7 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         before = loaded.counts.get(key) or (loaded.earlier_replies.get(key, 0), 0, 0)
         replies, flags, score = (b + d for b, d in zip(before, per_comment[key], strict=True))
         comment_rows.append(
-            _wire(
-                COMMENTS.values(
-                    state.comments[key], reply_count=replies, flag_count=flags, score=score
-                )
-            )
+            COMMENTS.values(state.comments[key], reply_count=replies, flag_count=flags, score=score)
         )
     await insert_rows(conn, COMMENTS.name, COMMENTS.written, comment_rows, COMMENTS.upsert)
     unloaded = sorted(k for k in per_comment if k not in state.comments and any(per_comment[k]))
