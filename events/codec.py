@@ -8,7 +8,7 @@ Both directions go through one validation path, so the worker accepts exactly wh
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 import msgspec
 
@@ -286,8 +286,11 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
     if found:
         raise UndecodableRecord(f"{found[0].field}: {found[0].message}")
     _check_instants(
-        {"time": context.time, "recordedtime": context.recordedtime}
-        | {f"data.{name}": getattr(data, name) for name in data.__struct_fields__}
+        [
+            ("time", context.time),
+            ("recordedtime", context.recordedtime),
+            *((f"data.{name}", getattr(data, name)) for name in _TIME_FIELDS[context.type]),
+        ]
     )
     return Envelope(
         id=context.id,
@@ -299,12 +302,24 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
     )
 
 
-def _check_instants(values: dict[str, object]) -> None:
+def _holds_time(annotation: object) -> bool:
+    return annotation is datetime or any(_holds_time(arg) for arg in get_args(annotation))
+
+
+_TIME_FIELDS: Final = {
+    name: tuple(f.name for f in msgspec.structs.fields(cls) if _holds_time(f.type))
+    for name, cls in EVENT_TYPES.items()
+}
+"""Each type's data fields that can hold a time (a ban's `until`): the only ones checked per
+record, rather than every field of every event."""
+
+
+def _check_instants(values: Sequence[tuple[str, object]]) -> None:
     """Every time in a record must be an instant UTC can hold (years 1 to 9999 once converted),
     or no consumer could store or compare it: `0001-01-01T00:00:00+14:00` is year 0 in UTC.
     Ingest refuses such times; a record written some other way is undecodable, so every
     consumer parks or skips it alike instead of failing on it."""
-    for name, value in values.items():
+    for name, value in values:
         if isinstance(value, datetime):
             try:
                 value.astimezone(UTC)

@@ -36,6 +36,7 @@ from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
 from services.query.read_errors import CommentNotFound
 from services.query.reads import read_comment
+from services.query.stream_limits import StreamLimits
 from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
 
@@ -65,7 +66,7 @@ class LiveFeed:
         topic: str,
         history: int = 64,
         max_articles: int = 10_000,
-        max_pending: int = 10_000,
+        max_pending: int = StreamLimits().max_pending,
     ) -> None:
         self._pool = pool
         self._positions = positions

@@ -308,3 +308,18 @@ def test_a_body_of_only_invisible_characters_is_refused_like_whitespace(body: st
     }
     assert [p[:2] for p in problems(edit)] == [(0, "data.body")]
     assert len(decode(comment(body=body + "x"))) == 1
+
+
+def test_a_record_whose_ban_ends_at_a_time_utc_cannot_hold_is_undecodable() -> None:
+    """The record side checks every field that can hold a time, not only `time`: a ban's
+    `until` of year 1 at +14:00 (year 0 in UTC) makes its record undecodable."""
+    headers = [
+        ("ce_specversion", b"1.0"),
+        ("ce_id", b"b1"),
+        ("ce_type", b"AuthorBanned"),
+        ("ce_source", b"/t"),
+        ("ce_time", b"2026-01-02T03:04:05+00:00"),
+    ]
+    value = b'{"author_id": "u1", "moderator_id": "m", "until": "0001-01-01T00:00:00+14:00"}'
+    with pytest.raises(UndecodableRecord, match=r"data\.until: 0001-01-01T00:00:00"):
+        decode_record(headers, value)
