@@ -20,7 +20,7 @@ from typing import Any
 import asyncpg
 
 from bench.produce import append
-from bench.stack import bench_settings
+from bench.stack import bench_settings, cpu_seconds
 from bench.workload import mixed_events
 from projections.store import migrate
 from threadlog.settings import ENVIRONMENT, Settings
@@ -82,6 +82,7 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
                     sys.exit(f"a worker exited with {worker.returncode} after {done} events")
             await asyncio.sleep(0.2)
         finished = time.perf_counter()
+        cpu_s = sum(cpu_seconds(worker.pid) for worker in processes)
     finally:
         for worker in processes:
             worker.send_signal(signal.SIGTERM)
@@ -99,6 +100,9 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
         f" {total_events / steady:,.0f} events/s from the first commit"
     )
     print(
+        f"the worker(s) used {cpu_s:.1f} s of CPU: {cpu_s * 1e6 / total_events:.0f} µs per event"
+    )
+    print(
         f"conditions: {os.cpu_count()} cores, {platform.python_implementation()}"
         f" {platform.python_version()}, worker batch {batch}, 12 partitions, {ARTICLES} articles;"
         " Kafka, PostgreSQL and the workers on this one machine"
@@ -109,6 +113,7 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
         "seconds_from_start": round(total, 2),
         "events_per_s": round(total_events / total),
         "events_per_s_from_first_commit": round(total_events / steady),
+        "worker_cpu_us_per_event": round(cpu_s * 1e6 / total_events, 1),
     }
 
 

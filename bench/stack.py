@@ -55,6 +55,14 @@ def rss_mb(pid: int) -> float:
     return total
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        # The command name may hold spaces: the fields after it start past the last ')'.
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Stack:
     """Worker, ingest and query processes on a bench schema; `key` may post anything."""
