@@ -99,9 +99,7 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
         f" stored) in {total:.1f} s from process start: {total_events / total:,.0f} events/s;"
         f" {total_events / steady:,.0f} events/s from the first commit"
     )
-    print(
-        f"the worker(s) used {cpu_s:.1f} s of CPU: {cpu_s * 1e6 / total_events:.0f} µs per event"
-    )
+    print(f"the worker(s) used {cpu_s:.1f} s of CPU: {cpu_s * 1e6 / total_events:.0f} µs per event")
     print(
         f"conditions: {os.cpu_count()} cores, {platform.python_implementation()}"
         f" {platform.python_version()}, worker batch {batch}, 12 partitions, {ARTICLES} articles;"
