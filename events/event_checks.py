@@ -20,9 +20,14 @@ def _text_problems(index: int, data: Event) -> list[Problem]:
     ]
 
 
-def domain_problems(index: int, data: Event, limits: Limits | None) -> list[Problem]:
-    """Rules the type system cannot state: configurable limits, storable text, self-references."""
-    problems = _text_problems(index, data)
+def domain_problems(
+    index: int, data: Event, limits: Limits | None, *, may_hold_nul: bool = True
+) -> list[Problem]:
+    """Rules the type system cannot state: configurable limits, storable text, self-references.
+
+    `may_hold_nul=False` skips looking for NUL in every text field, for a caller that knows the
+    JSON held none (JSON carries NUL only as the escape `\\u0000`)."""
+    problems = _text_problems(index, data) if may_hold_nul else []
     if isinstance(data, CommentPosted | CommentEdited):
         if limits is not None and len(data.body) > limits.max_comment_chars:
             problems.append(

@@ -10,6 +10,7 @@ import asyncio
 import time
 from collections.abc import Sequence
 from contextlib import suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -90,6 +91,17 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
         )
 
 
+@dataclass
+class _Polled:
+    """One poll's records, decoded, with what `_apply` needs to apply them and park failures."""
+
+    records: list[Positioned] = field(default_factory=list)
+    next_offsets: dict[tuple[str, int], int] = field(default_factory=dict)
+    raw: dict[tuple[int, int], ConsumerRecord] = field(default_factory=dict)
+    counts: dict[int, int] = field(default_factory=dict)
+    """Partition -> records of it in this poll."""
+
+
 class _SeekToStored(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka is untyped
     """On assignment, continue from the offsets stored with the read models, not Kafka's."""
 
@@ -116,6 +128,8 @@ class Worker:
         self._pool: asyncpg.Pool[Any] | None = None
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._in_flight: dict[int, int] = {}
+        """Partition -> records read and not yet applied (the lag gauge counts them)."""
 
     async def start(self) -> None:
         """Connect to Postgres (creating the tables if needed) and to Kafka."""
@@ -237,12 +251,21 @@ class Worker:
 
     async def step(self) -> int:
         """Poll once and apply what came; return how many events were applied."""
+        polled = await self._poll()
+        applied = await self._apply_polled(polled) if polled is not None else 0
+        await self._measure_lag()
+        return applied
+
+    async def _poll(self) -> "_Polled | None":
+        """One poll's records, decoded (the undecodable ones parked); None when none came."""
         batches = await self.consumer.getmany(
             timeout_ms=self.settings.poll_timeout_ms, max_records=self.settings.max_batch
         )
-        applied = await self.process(batches) if batches else 0
-        await self._measure_lag()
-        return applied
+        if not batches:
+            return None
+        for tp, messages in batches.items():
+            self._in_flight[tp.partition] = self._in_flight.get(tp.partition, 0) + len(messages)
+        return await self._decode(batches)
 
     async def _measure_lag(self) -> None:
         """Records committed to each assigned partition and not yet read: from the consumer's
@@ -260,32 +283,71 @@ class Worker:
         for tp in assigned:
             end = consumer.last_stable_offset(tp)
             if end is not None:
-                self.stats.lag[tp.partition] = max(end - await consumer.position(tp), 0)
+                # Records read ahead (`run` decodes the next batch while this one is written)
+                # are not applied yet: they still count.
+                behind = end - await consumer.position(tp) + self._in_flight.get(tp.partition, 0)
+                self.stats.lag[tp.partition] = max(behind, 0)
 
     async def run(self) -> None:
-        """Poll and apply until `request_stop`."""
+        """Poll and apply until `request_stop`, reading and decoding the next batch while
+        PostgreSQL writes this one.
+
+        The reader runs at most two batches ahead (one queued, one being decoded). Order and
+        exactly-once are those of `step`: batches apply one at a time in the order read, and a
+        batch read ahead of a rebalance is checked against the stored offsets like any other.
+        """
+        queue: asyncio.Queue[_Polled | None] = asyncio.Queue(maxsize=1)
+
+        async def read() -> None:
+            while not self._stopping.is_set():
+                await queue.put(await self._poll())
+
+        reader = asyncio.create_task(read(), name="threadlog-worker-reader")
         window_start, window_applied = time.monotonic(), 0
-        while not self._stopping.is_set():
-            applied = await self.step()
-            window_applied += applied
-            elapsed = time.monotonic() - window_start
-            if elapsed >= 5:
-                log.info(
-                    "applying",
-                    applied=window_applied,
-                    per_second=round(window_applied / elapsed),
-                    total=self.stats.applied_total,
-                )
-                window_start, window_applied = time.monotonic(), 0
+        try:
+            while not self._stopping.is_set():
+                polled = await self._next(queue, reader)
+                applied = await self._apply_polled(polled) if polled is not None else 0
+                await self._measure_lag()
+                window_applied += applied
+                elapsed = time.monotonic() - window_start
+                if elapsed >= 5:
+                    log.info(
+                        "applying",
+                        applied=window_applied,
+                        per_second=round(window_applied / elapsed),
+                        total=self.stats.applied_total,
+                    )
+                    window_start, window_applied = time.monotonic(), 0
+        finally:
+            reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await reader
+
+    async def _next(
+        self, queue: "asyncio.Queue[_Polled | None]", reader: "asyncio.Task[None]"
+    ) -> "_Polled | None":
+        """The reader's next batch; its failure (Kafka, a dead letter it could not send) is
+        the worker's, as it was when one task did both."""
+        get = asyncio.ensure_future(queue.get())
+        await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)
+        if get.done():
+            return get.result()
+        get.cancel()
+        reader.result()  # raises what stopped the reader
+        return None  # the reader returns only once stopping
 
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         """Decode one poll's records, park the undecodable ones, apply the rest; return applied."""
-        records: list[Positioned] = []
-        raw: dict[tuple[int, int], ConsumerRecord] = {}
-        next_offsets: dict[tuple[str, int], int] = {}
+        for tp, messages in batches.items():
+            self._in_flight[tp.partition] = self._in_flight.get(tp.partition, 0) + len(messages)
+        return await self._apply_polled(await self._decode(batches))
+
+    async def _decode(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> "_Polled":
+        polled = _Polled()
         for tp, messages in batches.items():
             for message in messages:
-                raw[(tp.partition, message.offset)] = message
+                polled.raw[(tp.partition, message.offset)] = message
                 parked = None
                 try:
                     envelope = decode_record(message.headers, message.value)
@@ -298,18 +360,28 @@ class Worker:
                     parked = parked_outcome(
                         message.headers, message.timestamp, "decode", str(error)
                     )
-                records.append(Positioned(tp.topic, tp.partition, message.offset, envelope, parked))
-            next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+                polled.records.append(
+                    Positioned(tp.topic, tp.partition, message.offset, envelope, parked)
+                )
+            polled.next_offsets[(tp.topic, tp.partition)] = messages[-1].offset + 1
+            polled.counts[tp.partition] = len(messages)
+        return polled
+
+    async def _apply_polled(self, polled: "_Polled") -> int:
         started = time.monotonic()
-        applied = await self._apply(records, next_offsets, raw)
-        self.stats.batch_applied(len(records), applied, time.monotonic() - started)
+        try:
+            applied = await self._apply(polled.records, polled.next_offsets, polled.raw)
+        finally:
+            for partition, count in polled.counts.items():
+                self._in_flight[partition] = max(self._in_flight.get(partition, 0) - count, 0)
+        self.stats.batch_applied(len(polled.records), applied, time.monotonic() - started)
         assert self._consumer is not None
         if self.settings.standalone:
             return applied
         # Kafka's committed offsets are only a mirror for standard lag tools; Postgres is the truth.
         try:
             await self._consumer.commit(
-                {TopicPartition(t, p): offset for (t, p), offset in next_offsets.items()}
+                {TopicPartition(t, p): offset for (t, p), offset in polled.next_offsets.items()}
             )
         except Exception as error:  # a failed mirror must not stop applying
             log.warning("could not mirror offsets to Kafka", error=str(error))

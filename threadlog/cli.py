@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import gc
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -41,8 +42,19 @@ async def _init(settings: Settings) -> None:
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
 
 
+def _settle_heap() -> None:
+    """Move what start-up allocated (modules, classes, settings) out of the collector's sight
+    and collect the young generation less often. A worker allocates a few objects per event and
+    drops them with the batch; with the defaults the cyclic collector took about a third of its
+    CPU time (#15: 37 against 25 µs per event decoding and folding 100,000 events)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 50, 100)
+
+
 async def _worker(settings: Settings) -> None:
     worker = Worker(settings.worker())
+    _settle_heap()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, worker.request_stop)

@@ -185,6 +185,19 @@ def test_nul_is_refused_because_postgres_cannot_store_it() -> None:
     ]
 
 
+@pytest.mark.parametrize("field", ["body", "author_name"])
+def test_a_record_carrying_nul_is_undecodable(field: str) -> None:
+    """A record written past ingest with NUL in any text field cannot be stored: undecodable,
+    whichever field holds it (the worker reads the fields only when the JSON has the escape)."""
+    valid = decode_request(json.dumps(comment()).encode(), Limits())[0]
+    key, value, headers = encode_record(valid)
+    data = json.loads(value)
+    data[field] = "a\u0000b"
+    with pytest.raises(UndecodableRecord, match=f"data.{field}: NUL"):
+        decode_record(headers, json.dumps(data).encode())
+    assert decode_record(headers, value) == valid
+
+
 def test_lone_surrogate_is_malformed_json() -> None:
     """A lone surrogate escape is not Unicode text: the request is malformed (a 400)."""
     with pytest.raises(MalformedRequest):
