@@ -96,6 +96,7 @@ atexit.register(stop_all)
 
 
 def _stopped_by(signum: int, _frame: FrameType | None) -> None:
+    print(f"{signal.Signals(signum).name}: stopping what the benchmark started", file=sys.stderr)
     # SystemExit unwinds like an exception: every `finally` and `async with` runs on the way
     # out (asyncio.run cancels the main task), then `owned` stops whatever is still running.
     raise SystemExit(128 + signum)

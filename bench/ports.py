@@ -36,8 +36,8 @@ def _listening_inodes(port: int, proc: Path) -> set[str] | None:
     return inodes if readable else None
 
 
-def _owner(inodes: set[str], proc: Path) -> str | None:
-    """'pid N (command line)' of a process with one of `inodes` among its open files."""
+def _owner(inodes: set[str], proc: Path) -> tuple[int, str] | None:
+    """The pid and command line of a process with one of `inodes` among its open files."""
     links = {f"socket:[{inode}]" for inode in inodes}
     for process in proc.iterdir():
         if not process.name.isdigit():
@@ -46,7 +46,7 @@ def _owner(inodes: set[str], proc: Path) -> str | None:
             # Another user's processes cannot be read: their fds stay unknown.
             if any(str(fd.readlink()) in links for fd in (process / "fd").iterdir()):
                 argv = (process / "cmdline").read_bytes().rstrip(b"\0").split(b"\0")
-                return f"pid {process.name} ({b' '.join(argv).decode(errors='replace')})"
+                return int(process.name), b" ".join(argv).decode(errors="replace")
         except OSError:
             continue
     return None
@@ -62,23 +62,33 @@ def _bind_refused(port: int) -> bool:
     return False
 
 
+def _holder(port: int, proc: Path) -> tuple[str, int | None] | None:
+    inodes = _listening_inodes(port, proc)
+    if inodes is None:  # no /proc to read: binding is the only test left
+        return ("an unknown process", None) if _bind_refused(port) else None
+    if not inodes:
+        return None
+    owner = _owner(inodes, proc)
+    if owner is None:
+        return "an unknown process", None
+    return f"pid {owner[0]} ({owner[1]})", owner[0]
+
+
 def holder(port: int, proc: Path = PROC) -> str | None:
     """Who listens on `port`: 'pid N (command line)', 'an unknown process' when the socket is
     there but its process cannot be seen, or None when the port is free."""
-    inodes = _listening_inodes(port, proc)
-    if inodes is None:  # no /proc to read: binding is the only test left
-        return "an unknown process" if _bind_refused(port) else None
-    if not inodes:
-        return None
-    return _owner(inodes, proc) or "an unknown process"
+    found = _holder(port, proc)
+    return None if found is None else found[0]
 
 
 def refuse_taken(ports: Iterable[int]) -> None:
     """Raise PortTaken naming each taken port's holder; port 0 (any free port) is never taken."""
-    taken = [f"port {port} is held by {who}" for port in ports if port and (who := holder(port))]
+    taken = {port: found for port in ports if port and (found := _holder(port, PROC))}
     if taken:
+        pids = sorted({pid for _, pid in taken.values() if pid is not None})
+        stop = f"kill {' '.join(map(str, pids))}" if pids else "ss -ltnp shows it to root"
         raise PortTaken(
             "the benchmark needs ports that are taken, so it started nothing: "
-            + "; ".join(taken)
-            + ". A stale benchmark process? Stop it (kill PID), or give the benchmark other ports."
+            + "; ".join(f"port {port} is held by {who}" for port, (who, _) in taken.items())
+            + f". A stale benchmark process? Stop it ({stop}), or give the benchmark other ports."
         )

@@ -54,13 +54,15 @@ def _held(address: str) -> Iterator[tuple[int, subprocess.Popen[str]]]:
 def test_a_taken_port_is_refused_naming_the_pid_and_command_line_holding_it(
     address: str,
 ) -> None:
-    """The refusal names the port, the holder's pid and its command line, IPv4 or IPv6."""
+    """The refusal names the port, the holder's pid and its command line, IPv4 or IPv6, and
+    says how to stop it."""
     with _held(address) as (port, holder), pytest.raises(PortTaken) as refused:
         refuse_taken([_free_port(), port])
     message = str(refused.value)
     assert f"port {port} is held by pid {holder.pid} (" in message
     assert "bench-port-holder" in message
     assert message.count("is held by") == 1
+    assert f"(kill {holder.pid})" in message
 
 
 def test_free_ports_are_not_refused() -> None:
