@@ -39,6 +39,7 @@ async def _stack(ending: str, ingest: int, query: int, metrics: int) -> None:
         stack.start("worker", "ingest", "query")
         _announce([p.pid for p in stack.processes.values()], settings.pg_schema)
         if ending == "raise":
+            await asyncio.to_thread(sys.stdin.readline)
             raise RuntimeError("a scenario failed")
         await asyncio.sleep(600)
 
@@ -48,6 +49,7 @@ def _child(ending: str, port: int, manner: str) -> None:
     wait_until_listening(port, process)
     _announce([process.pid])
     if ending == "raise":
+        sys.stdin.readline()  # once the test has seen the children it is to see stopped
         raise RuntimeError("a scenario failed")
     time.sleep(600)
 

@@ -57,6 +57,7 @@ def _runner(*args: str, timeout_s: float) -> Iterator[tuple[subprocess.Popen[str
     runner = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.bench_runner", *args],
         cwd=ROOT,
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -80,7 +81,11 @@ def _runner(*args: str, timeout_s: float) -> Iterator[tuple[subprocess.Popen[str
 
 
 def _end(runner: subprocess.Popen[str], ending: str) -> int:
-    if ending != "raise":
+    if ending == "raise":
+        assert runner.stdin is not None
+        runner.stdin.write("raise now\n")  # the runner raises once told to
+        runner.stdin.flush()
+    else:
         runner.send_signal(getattr(signal, ending))
     return runner.wait(60)
 
@@ -105,16 +110,19 @@ def test_a_child_and_its_own_children_are_stopped_on_any_exit(kind: str, ending:
         assert not _listening(port)
 
 
-async def test_a_stack_on_sigterm_stops_every_process_frees_its_ports_and_drops_its_schema(
-    base_settings: Settings,
+@pytest.mark.parametrize("ending", ["SIGTERM", "SIGINT", "raise"])
+async def test_a_stack_stops_every_process_frees_its_ports_and_drops_its_schema(
+    base_settings: Settings, ending: str
 ) -> None:
-    """SIGTERM to a bench run with a worker, ingest and query up: every process (uvicorn's
-    workers too) is gone, the three ports are free, and the bench schema is dropped."""
+    """A bench run with a worker, ingest and query up, ended by SIGTERM, Ctrl-C or an
+    exception: every process (uvicorn's workers too) is gone, the three ports are free, and
+    the bench schema is dropped."""
     ports = _free_ports(3)
-    with _runner("stack", "wait", *map(str, ports), timeout_s=180) as (runner, announced):
+    wait = "wait" if ending != "raise" else "raise"
+    with _runner("stack", wait, *map(str, ports), timeout_s=180) as (runner, announced):
         assert len(announced["pids"]) == 3
         assert all(_listening(port) for port in ports)
-        assert _end(runner, "SIGTERM") != 0
+        assert _end(runner, ending) != 0
         assert [_group(pid) for pid in announced["pids"]] == [[], [], []]
         assert [_listening(port) for port in ports] == [False, False, False]
     conn = await asyncpg.connect(base_settings.database_url)
