@@ -119,17 +119,20 @@ async def test_a_stack_stops_every_process_frees_its_ports_and_drops_its_schema(
     the bench schema is dropped."""
     ports = _free_ports(3)
     wait = "wait" if ending != "raise" else "raise"
-    with _runner("stack", wait, *map(str, ports), timeout_s=180) as (runner, announced):
-        assert len(announced["pids"]) == 3
-        assert all(_listening(port) for port in ports)
-        assert _end(runner, ending) != 0
-        assert [_group(pid) for pid in announced["pids"]] == [[], [], []]
-        assert [_listening(port) for port in ports] == [False, False, False]
+    schema = ""
     conn = await asyncpg.connect(base_settings.database_url)
     try:
-        schema = announced["schema"]
+        with _runner("stack", wait, *map(str, ports), timeout_s=180) as (runner, announced):
+            schema = announced["schema"]
+            assert len(announced["pids"]) == 3
+            assert all(_listening(port) for port in ports)
+            assert _end(runner, ending) != 0
+            assert [_group(pid) for pid in announced["pids"]] == [[], [], []]
+            assert [_listening(port) for port in ports] == [False, False, False]
         assert not await conn.fetchval(
             "select exists (select 1 from pg_namespace where nspname = $1)", schema
         )
     finally:
+        if schema:  # a failing run leaves nothing behind either
+            await conn.execute(f'drop schema if exists "{schema}" cascade')
         await conn.close()
