@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
@@ -19,8 +18,10 @@ from typing import Any
 
 import asyncpg
 
+from bench import children
+from bench.ports import refuse_taken
 from bench.produce import append
-from bench.stack import bench_settings, cpu_seconds
+from bench.stack import bench_settings, cpu_seconds, ports_of
 from bench.workload import mixed_events
 from projections.store import migrate
 from threadlog.settings import ENVIRONMENT, Settings
@@ -47,6 +48,7 @@ async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
 async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str, float]:
     """Run the benchmark, print its figures and conditions, and return the figures."""
     settings = bench_settings("catchup", worker_max_batch=batch)
+    refuse_taken(ports_of(settings, ["worker"]))  # before the minutes spent appending
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)
@@ -61,11 +63,8 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
     started = time.perf_counter()
     # Several workers share the group's 12 partitions, as a deployment scales out.
     processes = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "threadlog",
-            "worker",
+        children.spawn(
+            [sys.executable, "-m", "threadlog", "worker"],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -78,16 +77,13 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
             if first is None and done > 0:
                 first = time.perf_counter()
             for worker in processes:
-                if worker.returncode is not None:
+                if worker.poll() is not None:
                     sys.exit(f"a worker exited with {worker.returncode} after {done} events")
             await asyncio.sleep(0.2)
         finished = time.perf_counter()
         cpu_s = sum(cpu_seconds(worker.pid) for worker in processes)
     finally:
-        for worker in processes:
-            worker.send_signal(signal.SIGTERM)
-        for worker in processes:
-            await asyncio.wait_for(worker.wait(), 15)
+        children.stop(*processes)
     comments = await conn.fetchval("select count(*) from comments")
     await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
     await conn.close()
@@ -122,7 +118,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=2000, help="worker max records per batch")
     parser.add_argument("--workers", type=int, default=1, help="worker processes in the group")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.mixed, args.batch, args.workers))
+    children.run(run(args.events, args.mixed, args.batch, args.workers))
 
 
 if __name__ == "__main__":

@@ -10,13 +10,12 @@ the other settings are read from the environment as usual.
 """
 
 import argparse
-import asyncio
 import statistics
 from typing import Any
 
-from bench import wrk
+from bench import children, wrk
+from bench.freshness import freshness  # the suite's own measure, so both report the same thing
 from bench.stack import Stack, bench_settings, wait_caught_up
-from bench.suite import _freshness  # the suite's own measure, so both report the same thing
 
 
 def _median(loads: list[dict[str, Any]], figure: str) -> float:
@@ -25,12 +24,10 @@ def _median(loads: list[dict[str, Any]], figure: str) -> float:
 
 async def run(seconds: float, rounds: int) -> dict[str, Any]:
     """The median rate and p99 of each scenario over `rounds` rounds, and the catch-up time."""
-    stack = Stack(bench_settings("ingest"))
-    await stack.prepare()
-    stack.start("worker", "ingest", "query")
     loads: dict[str, list[dict[str, Any]]] = {"c1": [], "c8": [], "c32": [], "batch100": []}
     fresh: list[dict[str, Any]] = []
-    try:
+    async with Stack(bench_settings("ingest")) as stack:
+        stack.start("worker", "ingest", "query")
         url, key = stack.settings.ingest_url, stack.key
         for _ in range(rounds):
             for concurrency in (1, 8, 32):
@@ -39,10 +36,7 @@ async def run(seconds: float, rounds: int) -> dict[str, Any]:
             loads["batch100"].append(wrk.post(url, "threadlog", 8, seconds, 100, key).as_dict())
         applied_in_s = await wait_caught_up(stack.settings)
         # Once: the suite's measure posts the same comment ids each time it runs.
-        fresh.append(await _freshness(stack, 200, int(seconds)))
-    finally:
-        stack.stop()
-        await stack.drop()
+        fresh.append(await freshness(stack, 200, int(seconds)))
     figures: dict[str, Any] = {"rounds": rounds}
     for name, runs in loads.items():
         scale = 100 if name == "batch100" else 1
@@ -62,7 +56,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each load")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; the median is reported")
     args = parser.parse_args()
-    for name, value in asyncio.run(run(args.seconds, args.rounds)).items():
+    for name, value in children.run(run(args.seconds, args.rounds)).items():
         print(f"{name}: {value}")
 
 

@@ -9,10 +9,15 @@ import asyncio
 import subprocess
 import sys
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+
+from bench import children
+from bench.ports import refuse_taken
+from bench.stack import wait_until_listening
 
 ISSO_VERSION = "0.14.0"
 PORT = 18080
@@ -30,8 +35,10 @@ def ensure_installed(state: Path) -> Path:
     return executable
 
 
-def start(state: Path) -> subprocess.Popen[bytes]:
-    """A fresh Isso (new database) on 127.0.0.1:PORT, once it answers."""
+@contextmanager
+def serving(state: Path) -> Iterator[None]:
+    """A fresh Isso (new database) on 127.0.0.1:PORT, once it answers; stopped on leaving."""
+    refuse_taken([PORT])
     home = state / "isso"
     home.mkdir(parents=True, exist_ok=True)
     database = home / "comments.db"
@@ -42,21 +49,16 @@ def start(state: Path) -> subprocess.Popen[bytes]:
         f"[server]\nlisten = http://127.0.0.1:{PORT}/\n"
         "[moderation]\nenabled = false\n[guard]\nenabled = false\n"
     )
+    executable = ensure_installed(state)
     with open(home / "isso.log", "ab") as log:
-        process = subprocess.Popen(
-            [str(ensure_installed(state)), "-c", str(config), "run"], stdout=log, stderr=log
+        process = children.spawn(
+            [str(executable), "-c", str(config), "run"], stdout=log, stderr=log
         )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{PORT}/?uri=%2Fnone", timeout=2)
-        except urllib.error.HTTPError:
-            return process  # 404 for an unknown thread: it answers
-        except OSError:
-            time.sleep(0.2)
-            continue
-        return process
-    raise SystemExit(f"Isso did not answer on port {PORT}; see {home / 'isso.log'}")
+    try:
+        wait_until_listening(PORT, process, timeout_s=30)
+        yield
+    finally:
+        children.stop(process)
 
 
 def seed_text(n: int) -> str:

@@ -27,6 +27,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 import httpx
 
+from bench import children
 from bench.stack import Stack, bench_settings, wait_applied
 from tests.integration.sse import Message, messages
 
@@ -136,10 +137,9 @@ async def capacity(stack: Stack, streams: int) -> None:
 async def run(posts: int, rate: float, idle: int, streams: int) -> None:
     """Both parts on a fresh stack."""
     # Every stream comes from this one client: lift the per-address cap (20) for the run.
-    stack = Stack(bench_settings("push", max_streams_per_address=idle + streams + 10))
-    await stack.prepare()
-    stack.start("worker", "ingest", "query")
-    try:
+    settings = bench_settings("push", max_streams_per_address=idle + streams + 10)
+    async with Stack(settings) as stack:
+        stack.start("worker", "ingest", "query")
         async with httpx.AsyncClient(
             base_url=stack.settings.ingest_url, headers={"Authorization": f"Bearer {stack.key}"}
         ) as writer:
@@ -152,9 +152,6 @@ async def run(posts: int, rate: float, idle: int, streams: int) -> None:
         await wait_applied(stack.settings, len(articles))
         await latency(stack, posts, rate, idle)
         await capacity(stack, streams)
-    finally:
-        stack.stop()
-        await stack.drop()
     print(
         f"conditions: {os.cpu_count()} cores; Kafka, PostgreSQL, worker, ingest, one query"
         " process and this client (httpx, one process) on one machine, loopback HTTP/1.1"
@@ -169,7 +166,7 @@ def main() -> None:
     parser.add_argument("--idle", type=int, default=500)
     parser.add_argument("--streams", type=int, default=2000)
     args = parser.parse_args()
-    asyncio.run(run(args.posts, args.rate, args.idle, args.streams))
+    children.run(run(args.posts, args.rate, args.idle, args.streams))
 
 
 if __name__ == "__main__":

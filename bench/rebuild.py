@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import os
 import platform
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import children
 from bench.produce import append
 from bench.stack import bench_settings
 from bench.workload import mixed_events
@@ -40,7 +40,7 @@ def _port() -> int:
 
 
 def _start(env: dict[str, str], command: str) -> "subprocess.Popen[bytes]":
-    return subprocess.Popen(
+    return children.spawn(
         [sys.executable, "-m", "threadlog", command],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -114,10 +114,7 @@ async def run(count: int, mixed: bool) -> dict[str, float]:
         await reader
         await build.close()
     finally:
-        worker.send_signal(signal.SIGTERM)
-        query.send_signal(signal.SIGTERM)
-        worker.wait(15)
-        query.wait(15)
+        children.stop(worker, query)
         await client.aclose()
     await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
     await conn.close()
@@ -150,7 +147,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--mixed", action="store_true", help="posts, replies, flags, retries")
     args = parser.parse_args()
-    asyncio.run(run(args.events, args.mixed))
+    children.run(run(args.events, args.mixed))
 
 
 if __name__ == "__main__":

@@ -36,39 +36,99 @@ TARGETS: list[tuple[str, list[str], str, float, bool]] = [
     ("Isso ratio, big thread reads", ["isso", "ratio_read_rate"], "x", 50, True),
 ]
 
+# Figures repeated for their spread that have no target of their own.
+SPREAD_ONLY: list[tuple[str, list[str], str]] = [
+    ("freshness p50", ["freshness", "p50_ms"], "ms"),
+]
 
-def _get(results: dict[str, Any], path: list[str]) -> float | None:
+
+def _node(results: dict[str, Any], path: list[str]) -> Any:
     node: Any = results["scenarios"]
     for step in path:
         if not isinstance(node, dict) or step not in node:
             return None
         node = node[step]
-    return float(node)
+    return node
+
+
+def _get(results: dict[str, Any], path: list[str]) -> float | None:
+    value = _node(results, path)
+    return None if value is None else float(value)
+
+
+def _without_runs(figures: Any) -> Any:
+    """A scenario's figures without each run's copy (the JSON keeps them; the Markdown lists
+    the runs of the target figures once, under "Every run")."""
+    if not isinstance(figures, dict):
+        return figures
+    return {k: _without_runs(v) for k, v in figures.items() if k != "runs"}
+
+
+def _spread(scenario: Any, figure: str) -> dict[str, float] | None:
+    """The spread of `figure` over the runs, None when it was measured once (a repeated
+    scenario can hold figures measured once: Isso's read ratio beside its posting runs)."""
+    if not isinstance(scenario, dict):
+        return None
+    spread: dict[str, float] | None = scenario.get("spread", {}).get(figure)
+    return spread
+
+
+def _spread_cell(scenario: Any, figure: str) -> str:
+    spread = _spread(scenario, figure)
+    if spread is None:
+        return "one run"
+    return f"{spread['median']:,.1f} ({spread['min']:,.1f} to {spread['max']:,.1f})"
+
+
+def _every_run(results: dict[str, Any]) -> list[str]:
+    lines = []
+    for label, path, unit in [(t[0], t[1], t[2]) for t in TARGETS] + SPREAD_ONLY:
+        scenario = _node(results, path[:-1])
+        if _spread(scenario, path[-1]) is None:
+            continue
+        values = ", ".join(
+            f"run {n} {float(run[path[-1]]):,.1f}" for n, run in enumerate(scenario["runs"], 1)
+        )
+        lines.append(f"- {label}: {values} {unit} (quoted: run {scenario['quoted_run']})")
+    return lines
 
 
 def markdown(results: dict[str, Any]) -> str:
-    """The summary: conditions, then each figure against its target."""
+    """The summary: conditions, then each figure against its target, with its spread."""
     m = results["machine"]
     lines = [
         f"# threadlog benchmark, {results['date']} ({results['mode']}), commit {results['commit']}",
         "",
         f"{m['cores']} cores, Python {m['python']}, {m['platform']}. {m['note']}.",
         "",
-        "| figure | measured | target | met |",
-        "|---|---|---|---|",
+        f"The figures the targets name were measured {results.get('repeat', 1)} time(s) each."
+        " A scenario measured more than once is quoted from its median run (by its headline"
+        " figure; for an even count, the worse of the two middle runs), all of its figures from that one"
+        " run; the next column gives the median, min and max over the runs.",
+        "",
+        "| figure | measured | median (min to max) over the runs | target | met |",
+        "|---|---|---|---|---|",
     ]
     for label, path, unit, target, higher in TARGETS:
         value = _get(results, path)
         if value is None:
-            lines.append(f"| {label} | not measured | {target:,g} {unit} | |")
+            lines.append(f"| {label} | not measured | | {target:,g} {unit} | |")
             continue
+        scenario = _node(results, path[:-1])
+        run = ""
+        if _spread(scenario, path[-1]) is not None:
+            run = f" (run {scenario['quoted_run']} of {len(scenario['runs'])})"
         met = value >= target if higher else value <= target
         lines.append(
-            f"| {label} | {value:,.1f} {unit} | {'>=' if higher else '<='} {target:,g} {unit} | {'yes' if met else 'no'} |"
+            f"| {label} | {value:,.1f} {unit}{run} | {_spread_cell(scenario, path[-1])} |"
+            f" {'>=' if higher else '<='} {target:,g} {unit} | {'yes' if met else 'no'} |"
         )
+    every_run = _every_run(results)
+    if every_run:
+        lines += ["", "## Every run", "", *every_run]
     lines += ["", "## Scenarios", ""]
     for name, figures in results["scenarios"].items():
-        lines.append(f"- **{name}**: {figures}")
+        lines.append(f"- **{name}**: {_without_runs(figures)}")
     over_run: dict[str, dict[str, float]] = results.get("rss_mb_over_run", {})
     roles = sorted({role for sample in over_run.values() for role in sample})
     lines += ["", "Resident memory of each process (MiB; a serving role sums its workers):", ""]

@@ -2,16 +2,22 @@
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Self
 
 import asyncpg
 import msgspec
 
+from bench import children
+from bench.ports import refuse_taken
 from projections.store import migrate
 from services.auth import create_key
 from services.auth import migrate as migrate_keys
@@ -63,13 +69,45 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def ports_of(settings: Settings, roles: Iterable[str]) -> list[int]:
+    """The ports `threadlog ROLE` binds for each of `roles`."""
+    port = {
+        "worker": settings.worker_metrics_port,
+        "ingest": settings.ingest_port,
+        "query": settings.query_port,
+    }
+    return [port[role] for role in roles if port.get(role)]
+
+
+def threadlog_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes `threadlog ROLE` run with `settings`."""
+    env = dict(os.environ, THREADLOG_LOG_FORMAT="json", THREADLOG_LOG_LEVEL="warning")
+    return env | {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
+
+
 @dataclass
 class Stack:
-    """Worker, ingest and query processes on a bench schema; `key` may post anything."""
+    """Worker, ingest and query processes on a bench schema; `key` may post anything.
+
+    `async with Stack(settings) as stack` prepares it and, however the block ends, stops the
+    processes and drops the schema."""
 
     settings: Settings
     key: str = ""
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    async def __aenter__(self) -> Self:
+        await self.prepare()
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+        await self.drop()
 
     async def prepare(self) -> None:
         """Create the topics, tables and an admin key."""
@@ -84,27 +122,27 @@ class Stack:
             await conn.close()
 
     def start(self, *roles: str) -> None:
-        """Start `threadlog ROLE` for each role and wait until the services answer /readyz."""
-        env = dict(os.environ, THREADLOG_LOG_FORMAT="json", THREADLOG_LOG_LEVEL="warning")
-        env |= {var: str(getattr(self.settings, name)) for name, var in ENVIRONMENT.items()}
+        """Start `threadlog ROLE` for each role and wait until the services answer /readyz
+        (and the worker listens); refuse, starting nothing, when one of their ports is taken."""
+        refuse_taken(ports_of(self.settings, roles))
+        env = threadlog_env(self.settings)
         for role in roles:
-            self.processes[role] = subprocess.Popen(
+            self.processes[role] = children.spawn(
                 [sys.executable, "-m", "threadlog", role], env=env, stderr=subprocess.DEVNULL
             )
         for role, url in (("ingest", self.settings.ingest_url), ("query", self.settings.query_url)):
             if role in roles:
-                _wait_ready(f"{url}/readyz")
+                wait_ready(f"{url}/readyz", self.processes[role])
+        if "worker" in roles and self.settings.worker_metrics_port:
+            wait_until_listening(self.settings.worker_metrics_port, self.processes["worker"])
 
     def rss(self) -> dict[str, float]:
         """Each process's resident memory now, in MiB."""
         return {role: round(rss_mb(p.pid), 1) for role, p in self.processes.items()}
 
     def stop(self) -> None:
-        """Stop every process (SIGTERM, then wait)."""
-        for process in self.processes.values():
-            process.terminate()
-        for process in self.processes.values():
-            process.wait(20)
+        """Stop every process (SIGTERM to its group, SIGKILL after the grace period)."""
+        children.stop(*self.processes.values())
         self.processes.clear()
 
     async def drop(self) -> None:
@@ -129,9 +167,19 @@ async def analyze(settings: Settings) -> None:
         await conn.close()
 
 
-def _wait_ready(url: str, timeout_s: float = 60) -> None:
+def _exited(process: "subprocess.Popen[bytes]", waiting_for: str) -> SystemExit:
+    return SystemExit(
+        f"pid {process.pid} exited with {process.returncode} before {waiting_for}"
+        " (its stderr is not kept: run the same command by hand to see why)"
+    )
+
+
+def wait_ready(url: str, process: "subprocess.Popen[bytes]", timeout_s: float = 60) -> None:
+    """Wait until `url` answers 200; fail as soon as `process`, which is to serve it, exits."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise _exited(process, f"{url} answered")
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
@@ -140,6 +188,21 @@ def _wait_ready(url: str, timeout_s: float = 60) -> None:
             pass
         time.sleep(0.1)
     raise SystemExit(f"{url} did not answer 200 within {timeout_s:g} s")
+
+
+def wait_until_listening(
+    port: int, process: "subprocess.Popen[bytes]", timeout_s: float = 60
+) -> None:
+    """Wait until 127.0.0.1:`port` accepts connections; fail as soon as `process` exits."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise _exited(process, f"it listened on port {port}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"nothing listened on port {port} within {timeout_s:g} s")
 
 
 async def wait_caught_up(settings: Settings) -> float:

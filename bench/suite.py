@@ -1,12 +1,15 @@
 """`make bench`: every scenario on the local stack, fixed data and seeds, results to bench/results.
 
-    python -m bench.suite [--quick]
+    python -m bench.suite [--quick] [--repeat N]
 
 Scenarios (each states its setup in the results): catch-up of a mixed backlog; reads (first page
 of a big thread, first pages of many small threads, timeline pages deep in a long history) at
 concurrency 1, 32 and 256; ingest of single events and of batches of 100; freshness (202 to
 served) at a steady posting rate; and Isso beside threadlog on the same comments. Load comes from
 wrk (C) as a separate process, and its CPU time is reported, since everything shares the cores.
+The figures the targets name (catch-up, ingest, freshness, the big thread's first page at c32,
+the Isso posting ratio) are measured `--repeat` times: the report quotes the median run and gives
+the median, min and max, since tail latencies move a lot from run to run on a shared machine.
 Writes bench/results/<date>.json and .md (and .png when matplotlib is installed). Asserts nothing.
 """
 
@@ -15,22 +18,32 @@ import asyncio
 import json
 import os
 import platform
-import statistics
 import subprocess
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench import catchup, isso, wrk
+from bench import catchup, children, isso, wrk
+from bench.freshness import freshness
+from bench.ports import refuse_taken
 from bench.produce import append
 from bench.report import write_report
-from bench.stack import Stack, analyze, bench_settings, wait_applied, wait_caught_up
+from bench.spread import quoted
+from bench.stack import (
+    Stack,
+    analyze,
+    bench_settings,
+    ports_of,
+    wait_applied,
+    wait_caught_up,
+)
 from bench.thread_read import thread_events
 from bench.workload import as_envelopes
+from bench.wrk import Load
 from events import ArticlePublished, CommentPosted, Envelope, Event
+from threadlog.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 FULL = {
@@ -105,91 +118,158 @@ async def _timeline_cursors(base: str, author: str, skip_pages: int, pages: int)
     return paths
 
 
-async def _freshness(stack: Stack, rate: int, seconds: int) -> dict[str, Any]:
-    """Post at a steady `rate`; one watcher reads the thread (newest first) every 5 ms and notes
-    when each comment is first served. One poller, whatever the rate, so that the measuring
-    does not load the query service more than the readers would."""
-    base_i, base_q = stack.settings.ingest_url, stack.settings.query_url
-    acknowledged: dict[str, float] = {}
-    served: dict[str, float] = {}
-    posting_done = asyncio.Event()
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=100)) as client:
+def _ports(settings: Settings) -> list[int]:
+    """Every port the run binds: the stack's (the catch-up worker's metrics port among them)
+    and Isso's."""
+    return [*ports_of(settings, ("worker", "ingest", "query")), isso.PORT]
 
-        async def one(n: int) -> None:
-            cid = f"fresh-{n}"
-            event = {
-                "id": f"{cid}-{time.time_ns()}",
-                "type": "CommentPosted",
-                "data": {
-                    "article_id": "fresh",
-                    "comment_id": cid,
-                    "author_id": "f",
-                    "body": "fresh",
-                },
-            }
-            response = await client.post(
-                f"{base_i}/v1/events", json=event, headers={"Authorization": f"Bearer {stack.key}"}
-            )
-            response.raise_for_status()
-            acknowledged[cid] = time.perf_counter()
 
-        async def watch() -> None:
-            while not (posting_done.is_set() and len(served) >= len(acknowledged)):
-                # Newest first, page by page, until a page brings nothing new: a slow poll
-                # under load then still sees every comment, only later.
-                cursor = None
-                while True:
-                    params: dict[str, Any] = {"sort": "newest", "limit": 200, "replies": 0}
-                    if cursor:
-                        params["cursor"] = cursor
-                    page = await client.get(f"{base_q}/v1/articles/fresh/thread", params=params)
-                    now = time.perf_counter()
-                    if page.status_code != 200:
-                        break
-                    body = page.json()
-                    new = [
-                        c["comment_id"] for c in body["comments"] if c["comment_id"] not in served
-                    ]
-                    for comment_id in new:
-                        served[comment_id] = now
-                    cursor = body["next_cursor"]
-                    if not new or cursor is None:
-                        break
-                await asyncio.sleep(0.005)
-
-        await client.post(
-            f"{base_i}/v1/events",
-            json={"type": "ArticlePublished", "data": {"article_id": "fresh", "title": "Fresh"}},
-            headers={"Authorization": f"Bearer {stack.key}"},
-        )
-        watcher = asyncio.create_task(watch())
-        tasks = []
-        started = time.perf_counter()
-        for n in range(rate * seconds):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
-        posting_done.set()
-        await asyncio.wait_for(watcher, 60)
-    delays = [(served[c] - at) * 1000 for c, at in acknowledged.items()]
-    q = statistics.quantiles(delays, n=100)
+async def _catchup(size: dict[str, float], repeat: int) -> dict[str, Any]:
+    runs = []
+    for n in range(repeat):
+        print(f"== catch-up: {size['catchup']:,} mixed events (run {n + 1} of {repeat})")
+        runs.append(await catchup.run(int(size["catchup"]), mixed=True, batch=2000))
     return {
-        "rate_per_s": rate,
-        "posts": len(delays),
-        "p50_ms": round(q[49], 2),
-        "p99_ms": round(q[98], 2),
-        "max_ms": round(max(delays), 2),
-        "watcher_interval_ms": 5,
+        "setup": f"backlog of {size['catchup']:,} mixed events (posts, replies, flags, updates, 1% retries) over 1,000 threads in 12 partitions, one worker process; a fresh topic and schema each run"
+    } | quoted(runs, "events_per_s", ["events_per_s"])
+
+
+async def _load_reads(stack: Stack, size: dict[str, float]) -> dict[str, Any]:
+    data = thread_events("big", int(size["big"]), 1)
+    for i in range(int(size["small"])):
+        data += thread_events(f"small-{i}", 10, 100 + i)
+    data += _history("prolific", int(size["history"]), 1000)
+    data += _flat("isso-same", int(size["isso_big"]))
+    print(f"== loading {len(data):,} events for the read scenarios")
+    await append(stack.settings, data)
+    load_s = await wait_applied(stack.settings, len(data))
+    await analyze(stack.settings)
+    return {
+        "events": len(data),
+        "applied_in_s": round(load_s, 1),
+        "then": "ANALYZE, as autovacuum does within a minute of a bulk load",
     }
 
 
-async def run(quick: bool, commit: str) -> Path:
-    size = QUICK if quick else FULL
+async def _reads(stack: Stack, size: dict[str, float], repeat: int) -> dict[str, Any]:
+    """Each read scenario at c1, c32 and c256; the big thread at c32, a target, `repeat` times."""
+    base, seconds = stack.settings.query_url, float(size["seconds"])
+    targets = {
+        "big_first_page": ["/v1/articles/big/thread"],
+        "small_first_pages": [f"/v1/articles/small-{i}/thread" for i in range(int(size["small"]))],
+        "timeline_deep_pages": await _timeline_cursors(base, "prolific", 20, 100),
+    }
+    scenarios: dict[str, Any] = {}
+    for name, paths in targets.items():
+        scenario = scenarios[f"read_{name}"] = {
+            "setup": f"{len(paths)} distinct GET paths in turn; default page (limit 50, 5 replies per level, 3 levels)"
+        }
+        for concurrency in (1, 32, 256):
+            runs = repeat if (name, concurrency) == ("big_first_page", 32) else 1
+            print(f"== read {name} at concurrency {concurrency}, {runs} run(s)")
+            loads = [wrk.get(base, paths, concurrency, seconds).as_dict() for _ in range(runs)]
+            scenario[f"c{concurrency}"] = (
+                quoted(loads, "p99_ms", ["p99_ms", "rate_per_s"], higher_is_better=False)
+                if runs > 1
+                else loads[0]
+            )
+    return scenarios
+
+
+async def _writes(stack: Stack, size: dict[str, float], repeat: int) -> dict[str, Any]:
+    """Ingest (single events, batches of 100) then freshness on the caught-up worker, in rounds,
+    so that each round's figures come from comparable conditions."""
+    url, key, seconds = stack.settings.ingest_url, stack.key, float(size["seconds"])
+    single, batch, fresh, backlog = [], [], [], []
+    for n in range(repeat):
+        print(f"== ingest (run {n + 1} of {repeat})")
+        single.append(wrk.post(url, "threadlog", 32, seconds, 1, key).as_dict())
+        load = wrk.post(url, "threadlog", 8, seconds, 100, key)
+        batch.append({"events_per_s": round(load.rate * 100)} | load.as_dict())
+        # The ingest scenarios leave a backlog; freshness is measured on a caught-up worker.
+        backlog.append(round(await wait_caught_up(stack.settings), 1))
+        print(f"== freshness (run {n + 1} of {repeat})")
+        rate, fresh_s = int(size["fresh_rate"]), int(size["fresh_seconds"])
+        fresh.append(await freshness(stack, rate, fresh_s, f"fresh-{n}"))
+    return {
+        "ingest_single": {"setup": "one CommentPosted per POST, acks=all"}
+        | quoted(single, "rate_per_s", ["rate_per_s", "p99_ms"]),
+        "ingest_batch100": {"setup": "100 CommentPosted per POST, acks=all"}
+        | quoted(batch, "events_per_s", ["events_per_s", "p99_ms"]),
+        "ingest_backlog_applied_in_s": backlog,
+        "freshness": {
+            "setup": "steady posting, one POST per comment; one watcher reads the thread newest-first every 5 ms and notes when each comment is first served"
+        }
+        | quoted(fresh, "p99_ms", ["p50_ms", "p99_ms"], higher_is_better=False),
+    }
+
+
+def _isso(
+    size: dict[str, float], threadlog_posts: list[Load], threadlog_read: Load
+) -> dict[str, Any]:
+    """Isso on the same comments; posting `repeat` times, as threadlog was, paired run by run."""
     seconds = float(size["seconds"])
+    print("== Isso")
+    with isso.serving(ROOT / ".state"):
+        seeded = asyncio.run(isso.seed("%2Fbig", int(size["isso_big"])))
+        isso_posts = [
+            wrk.post(f"http://127.0.0.1:{isso.PORT}", "isso", 8, seconds) for _ in threadlog_posts
+        ]
+        isso_read = wrk.get(f"http://127.0.0.1:{isso.PORT}", ["/?uri=%2Fbig&limit=50"], 32, seconds)
+    posting = [
+        {
+            "isso_post": theirs.as_dict(),
+            "threadlog_post": ours.as_dict(),
+            "ratio_post_rate": round(ours.rate / theirs.rate, 1),
+        }
+        for ours, theirs in zip(threadlog_posts, isso_posts, strict=True)
+    ]
+    return {
+        "setup": f"Isso {isso.ISSO_VERSION} (SQLite, its own server, guard and moderation off) and threadlog, each holding the same flat {int(size['isso_big']):,}-comment thread; posting one comment per request at concurrency 8; first page of 50 at concurrency 32",
+        "isso_seed_posts_per_s": round(seeded, 1),
+        "isso_read_first_page": isso_read.as_dict(),
+        "threadlog_read_first_page": threadlog_read.as_dict(),
+        "ratio_read_rate": round(threadlog_read.rate / isso_read.rate, 1),
+        "ratio_read_p99": round(
+            isso_read.summary.p99_us / max(threadlog_read.summary.p99_us, 1), 1
+        ),
+    } | quoted(posting, "ratio_post_rate", ["ratio_post_rate"])
+
+
+async def _threadlog(
+    size: dict[str, float], repeat: int, results: dict[str, Any]
+) -> tuple[list[Load], Load]:
+    """Every scenario on one stack; returns threadlog's side of the Isso comparison."""
+    scenarios = results["scenarios"]
+    seconds = float(size["seconds"])
+    async with Stack(bench_settings("suite")) as stack:
+        stack.start("worker", "ingest", "query")
+        rss: dict[str, dict[str, float]] = {"started": stack.rss()}
+        results["rss_mb_over_run"] = rss
+        scenarios["read_setup"] = await _load_reads(stack, size)
+        rss["loaded"] = stack.rss()
+        scenarios |= await _reads(stack, size, repeat)
+        rss["after reads"] = stack.rss()
+        scenarios |= await _writes(stack, size, repeat)
+        rss["after ingest and freshness"] = stack.rss()
+        print("== threadlog at Isso's concurrency, on the same comments")
+        url, key = stack.settings.ingest_url, stack.key
+        posts = [wrk.post(url, "threadlog", 8, seconds, 1, key) for _ in range(repeat)]
+        path = ["/v1/articles/isso-same/thread?limit=50"]
+        read = wrk.get(stack.settings.query_url, path, 32, seconds)
+        results["rss_mb"] = rss["end"] = stack.rss()
+    return posts, read
+
+
+def run(quick: bool, repeat: int, commit: str) -> Path:
+    """Every scenario, the target figures `repeat` times; write and print the report."""
+    size = QUICK if quick else FULL
+    refuse_taken(_ports(bench_settings("suite")))  # before minutes of work, not in the middle
     results: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "mode": "quick" if quick else "full",
+        "repeat": repeat,
         "machine": {
             "cores": os.cpu_count(),
             "python": platform.python_version(),
@@ -198,98 +278,9 @@ async def run(quick: bool, commit: str) -> Path:
         },
         "scenarios": {},
     }
-    scenarios = results["scenarios"]
-    print(f"== catch-up: {size['catchup']:,} mixed events")
-    scenarios["catchup"] = {
-        "setup": f"backlog of {size['catchup']:,} mixed events (posts, replies, flags, updates, 1% retries) over 1,000 threads in 12 partitions, one worker process"
-    }
-    scenarios["catchup"] |= await catchup.run(int(size["catchup"]), mixed=True, batch=2000)
-
-    stack = Stack(bench_settings("suite"))
-    await stack.prepare()
-    stack.start("worker", "ingest", "query")
-    rss: dict[str, dict[str, float]] = {"started": stack.rss()}
-    results["rss_mb_over_run"] = rss
-    try:
-        data = thread_events("big", int(size["big"]), 1)
-        for i in range(int(size["small"])):
-            data += thread_events(f"small-{i}", 10, 100 + i)
-        data += _history("prolific", int(size["history"]), 1000)
-        data += _flat("isso-same", int(size["isso_big"]))
-        print(f"== loading {len(data):,} events for the read scenarios")
-        await append(stack.settings, data)
-        load_s = await wait_applied(stack.settings, len(data))
-        await analyze(stack.settings)
-        scenarios["read_setup"] = {
-            "events": len(data),
-            "applied_in_s": round(load_s, 1),
-            "then": "ANALYZE, as autovacuum does within a minute of a bulk load",
-        }
-        rss["loaded"] = stack.rss()
-        base = stack.settings.query_url
-        targets = {
-            "big_first_page": ["/v1/articles/big/thread"],
-            "small_first_pages": [
-                f"/v1/articles/small-{i}/thread" for i in range(int(size["small"]))
-            ],
-            "timeline_deep_pages": await _timeline_cursors(base, "prolific", 20, 100),
-        }
-        for name, paths in targets.items():
-            scenarios[f"read_{name}"] = {
-                "setup": f"{len(paths)} distinct GET paths in turn; default page (limit 50, 5 replies per level, 3 levels)"
-            }
-            for concurrency in (1, 32, 256):
-                print(f"== read {name} at concurrency {concurrency}")
-                scenarios[f"read_{name}"][f"c{concurrency}"] = wrk.get(
-                    base, paths, concurrency, seconds
-                ).as_dict()
-        rss["after reads"] = stack.rss()
-        print("== ingest")
-        scenarios["ingest_single"] = {"setup": "one CommentPosted per POST, acks=all"} | wrk.post(
-            stack.settings.ingest_url, "threadlog", 32, seconds, 1, stack.key
-        ).as_dict()
-        batch = wrk.post(stack.settings.ingest_url, "threadlog", 8, seconds, 100, stack.key)
-        scenarios["ingest_batch100"] = {
-            "setup": "100 CommentPosted per POST, acks=all",
-            "events_per_s": round(batch.rate * 100),
-        } | batch.as_dict()
-        # The ingest scenarios leave a backlog; freshness is measured on a caught-up worker.
-        scenarios["ingest_backlog_applied_in_s"] = round(await wait_caught_up(stack.settings), 1)
-        rss["after ingest"] = stack.rss()
-        print("== freshness")
-        scenarios["freshness"] = {
-            "setup": "steady posting, one POST per comment; one watcher reads the thread newest-first every 5 ms and notes when each comment is first served"
-        } | await _freshness(stack, int(size["fresh_rate"]), int(size["fresh_seconds"]))
-        print("== threadlog at Isso's concurrency, on the same comments")
-        threadlog_post8 = wrk.post(stack.settings.ingest_url, "threadlog", 8, seconds, 1, stack.key)
-        threadlog_same = wrk.get(base, ["/v1/articles/isso-same/thread?limit=50"], 32, seconds)
-        results["rss_mb"] = rss["end"] = stack.rss()
-    finally:
-        stack.stop()
-        await stack.drop()
-
-    print("== Isso")
-    server = isso.start(ROOT / ".state")
-    try:
-        seeded = await isso.seed("%2Fbig", int(size["isso_big"]))
-        isso_post = wrk.post(f"http://127.0.0.1:{isso.PORT}", "isso", 8, seconds)
-        isso_read = wrk.get(f"http://127.0.0.1:{isso.PORT}", ["/?uri=%2Fbig&limit=50"], 32, seconds)
-    finally:
-        server.terminate()
-        server.wait(10)
-    scenarios["isso"] = {
-        "setup": f"Isso {isso.ISSO_VERSION} (SQLite, its own server, guard and moderation off) and threadlog, each holding the same flat {int(size['isso_big']):,}-comment thread; posting one comment per request at concurrency 8; first page of 50 at concurrency 32",
-        "isso_seed_posts_per_s": round(seeded, 1),
-        "isso_post": isso_post.as_dict(),
-        "isso_read_first_page": isso_read.as_dict(),
-        "threadlog_post": threadlog_post8.as_dict(),
-        "threadlog_read_first_page": threadlog_same.as_dict(),
-        "ratio_post_rate": round(threadlog_post8.rate / isso_post.rate, 1),
-        "ratio_read_rate": round(threadlog_same.rate / isso_read.rate, 1),
-        "ratio_read_p99": round(
-            isso_read.summary.p99_us / max(threadlog_same.summary.p99_us, 1), 1
-        ),
-    }
+    results["scenarios"]["catchup"] = asyncio.run(_catchup(size, repeat))
+    posts, read = asyncio.run(_threadlog(size, repeat, results))
+    results["scenarios"]["isso"] = _isso(size, posts, read)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{datetime.now(UTC):%Y-%m-%d}{'-quick' if quick else ''}"
@@ -302,11 +293,21 @@ async def run(quick: bool, commit: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller data, 3 s per load (< 3 min)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        help="runs of each figure a target names (default 3; with --quick, 2); the report"
+        " quotes the median run and gives median, min and max",
+    )
     args = parser.parse_args()
+    repeat = args.repeat or (2 if args.quick else 3)
+    if repeat < 1:
+        parser.error("--repeat must be at least 1")
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
     ).stdout.strip()
-    asyncio.run(run(args.quick, commit))
+    with children.owned():
+        run(args.quick, repeat, commit)
 
 
 if __name__ == "__main__":

@@ -23,13 +23,14 @@ from typing import Any
 import asyncpg
 import httpx
 
+from bench import children
+from bench.ports import refuse_taken
 from bench.produce import append
-from bench.stack import bench_settings
+from bench.stack import bench_settings, ports_of, threadlog_env
 from bench.workload import as_envelopes
 from events import ArticlePublished, CommentPosted, Envelope, Event
 from projections.store import migrate
 from projections.threads.queries import INLINE_REPLIES, TOP_LEVEL
-from threadlog.settings import ENVIRONMENT
 from threadlog.topics import ensure_topics
 
 
@@ -82,17 +83,17 @@ def _quantile(samples: list[float], q: float) -> float:
 
 async def run(big: int, small: int, requests: int) -> None:
     settings = bench_settings("read")
+    refuse_taken(ports_of(settings, ["worker", "query"]))
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)
     await conn.execute(f'set search_path to "{settings.pg_schema}"')
     events = thread_events("big", big, 1) + thread_events("small", small, 2)
     await append(settings, events)
-    env = dict(os.environ, THREADLOG_LOG_FORMAT="json", THREADLOG_LOG_LEVEL="warning")
-    env |= {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
+    env = threadlog_env(settings)
     worker, query = [
-        await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "threadlog", role, env=env, stderr=subprocess.DEVNULL
+        children.spawn(
+            [sys.executable, "-m", "threadlog", role], env=env, stderr=subprocess.DEVNULL
         )
         for role in ("worker", "query")
     ]
@@ -136,9 +137,7 @@ async def run(big: int, small: int, requests: int) -> None:
             for row in plan:
                 print("   ", row[0])
     finally:
-        for process in (worker, query):
-            process.terminate()
-            await asyncio.wait_for(process.wait(), 15)
+        children.stop(worker, query)
         await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
         await conn.close()
     print(
@@ -153,7 +152,7 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100)
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
-    asyncio.run(run(args.big, args.small, args.requests))
+    children.run(run(args.big, args.small, args.requests))
 
 
 if __name__ == "__main__":

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import msgspec
 
+from bench import children
+
 LUA = Path(__file__).parent / "lua"
 
 
@@ -62,7 +64,7 @@ class Load:
 def _run(url: str, script: str, args: list[str], concurrency: int, seconds: float) -> Load:
     threads = 1 if concurrency < 2 else 2
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    done = subprocess.run(
+    process = children.spawn(
         [
             "wrk",
             f"-t{threads}",
@@ -76,13 +78,18 @@ def _run(url: str, script: str, args: list[str], concurrency: int, seconds: floa
             "--",
             *args,
         ],
-        capture_output=True,
-        text=True,
-        check=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         env=dict(os.environ, BENCH_LUA=str(LUA)),
     )
+    try:
+        out, err = process.communicate()
+    finally:
+        children.stop(process)
+    if process.returncode != 0:
+        raise SystemExit(f"wrk exited with {process.returncode}: {err.decode()[-500:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    line = next(raw for raw in reversed(done.stdout.splitlines()) if raw.startswith("{"))
+    line = next(raw for raw in reversed(out.decode().splitlines()) if raw.startswith("{"))
     summary = msgspec.json.decode(line, type=WrkSummary)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     return Load(summary, summary.requests / (summary.duration_us / 1e6), cpu, concurrency, seconds)

@@ -190,7 +190,7 @@ def test_a_record_carrying_nul_is_undecodable(field: str) -> None:
     """A record written past ingest with NUL in any text field cannot be stored: undecodable,
     whichever field holds it (the worker reads the fields only when the JSON has the escape)."""
     valid = decode_request(json.dumps(comment()).encode(), Limits())[0]
-    key, value, headers = encode_record(valid)
+    _, value, headers = encode_record(valid)
     data = json.loads(value)
     data[field] = "a\u0000b"
     with pytest.raises(UndecodableRecord, match=f"data.{field}: NUL"):

@@ -1,0 +1,91 @@
+"""Freshness: how long from ingest's 202 until the query service serves the comment."""
+
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import httpx
+
+from bench.stack import Stack
+
+
+async def freshness(
+    stack: Stack, rate: int, seconds: int, article: str = "fresh"
+) -> dict[str, Any]:
+    """Post at a steady `rate`; one watcher reads the thread (newest first) every 5 ms and notes
+    when each comment is first served. One poller, whatever the rate, so that the measuring
+    does not load the query service more than the readers would. Measuring twice on one stack
+    takes a second `article`: the comment ids are numbered from 0 each time."""
+    base_i, base_q = stack.settings.ingest_url, stack.settings.query_url
+    acknowledged: dict[str, float] = {}
+    served: dict[str, float] = {}
+    posting_done = asyncio.Event()
+    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=100)) as client:
+
+        async def one(n: int) -> None:
+            cid = f"{article}-{n}"
+            event = {
+                "id": f"{cid}-{time.time_ns()}",
+                "type": "CommentPosted",
+                "data": {
+                    "article_id": article,
+                    "comment_id": cid,
+                    "author_id": "f",
+                    "body": "fresh",
+                },
+            }
+            response = await client.post(
+                f"{base_i}/v1/events", json=event, headers={"Authorization": f"Bearer {stack.key}"}
+            )
+            response.raise_for_status()
+            acknowledged[cid] = time.perf_counter()
+
+        async def watch() -> None:
+            while not (posting_done.is_set() and len(served) >= len(acknowledged)):
+                # Newest first, page by page, until a page brings nothing new: a slow poll
+                # under load then still sees every comment, only later.
+                cursor = None
+                while True:
+                    params: dict[str, Any] = {"sort": "newest", "limit": 200, "replies": 0}
+                    if cursor:
+                        params["cursor"] = cursor
+                    page = await client.get(f"{base_q}/v1/articles/{article}/thread", params=params)
+                    now = time.perf_counter()
+                    if page.status_code != 200:
+                        break
+                    body = page.json()
+                    new = [
+                        c["comment_id"] for c in body["comments"] if c["comment_id"] not in served
+                    ]
+                    for comment_id in new:
+                        served[comment_id] = now
+                    cursor = body["next_cursor"]
+                    if not new or cursor is None:
+                        break
+                await asyncio.sleep(0.005)
+
+        await client.post(
+            f"{base_i}/v1/events",
+            json={"type": "ArticlePublished", "data": {"article_id": article, "title": "Fresh"}},
+            headers={"Authorization": f"Bearer {stack.key}"},
+        )
+        watcher = asyncio.create_task(watch())
+        tasks = []
+        started = time.perf_counter()
+        for n in range(rate * seconds):
+            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
+            tasks.append(asyncio.create_task(one(n)))
+        await asyncio.gather(*tasks)
+        posting_done.set()
+        await asyncio.wait_for(watcher, 60)
+    delays = [(served[c] - at) * 1000 for c, at in acknowledged.items()]
+    q = statistics.quantiles(delays, n=100)
+    return {
+        "rate_per_s": rate,
+        "posts": len(delays),
+        "p50_ms": round(q[49], 2),
+        "p99_ms": round(q[98], 2),
+        "max_ms": round(max(delays), 2),
+        "watcher_interval_ms": 5,
+    }
