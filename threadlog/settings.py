@@ -66,6 +66,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How far past ingest's clock an event's `time` may be."""
     worker_max_batch: int = _default(WorkerSettings, "max_batch")
     worker_instance_id: str = ""
+    worker_synchronous_commit: bool = _default(WorkerSettings, "synchronous_commit")
     """The worker's stable name in its group (a pod's name): restarted under it, a worker takes
     its partitions back at once instead of waiting out the session timeout and a rebalance."""
     worker_metrics_host: str = "127.0.0.1"
@@ -213,6 +214,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             group_id=self.consumer_group,
             instance_id=self.worker_instance_id or None,
             max_batch=self.worker_max_batch,
+            synchronous_commit=self.worker_synchronous_commit,
             edit_window_s=self.edit_window_s,
             premoderate_all=self.premoderate_all,
             banned_patterns=tuple(msgspec.json.decode(self.banned_patterns, type=list[str])),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from hypothesis import HealthCheck, given
@@ -263,3 +264,20 @@ async def test_a_ban_sweeping_a_comment_keeps_its_counts(base_settings: Settings
         await conn.execute(f"drop schema {schema} cascade")
     finally:
         await conn.close()
+
+
+@pytest.mark.parametrize("synchronous", [False, True])
+async def test_batches_commit_as_the_synchronous_commit_setting_says(
+    settings: Settings, synchronous: bool
+) -> None:
+    """Off by default: a batch's commit does not wait for its WAL to reach disk (the offsets
+    commit with the rows, so a lost batch is applied again); on, it waits, as PostgreSQL's
+    default does. Read from the worker's own connections, where its batches commit."""
+    worker_settings = msgspec.structs.replace(settings.worker(), synchronous_commit=synchronous)
+    assert settings.worker().synchronous_commit is False
+    async with Worker(worker_settings) as worker:
+        assert worker._pool is not None
+        async with worker._pool.acquire() as conn:
+            assert await conn.fetchval("show synchronous_commit") == (
+                "on" if synchronous else "off"
+            )
