@@ -5,6 +5,7 @@ import statistics
 import time
 from typing import Any
 
+import asyncpg
 import httpx
 
 from bench.stack import Stack
@@ -13,13 +14,14 @@ from bench.stack import Stack
 async def freshness(
     stack: Stack, rate: int, seconds: int, article: str = "fresh"
 ) -> dict[str, Any]:
-    """Post at a steady `rate`; one watcher reads the thread (newest first) every 5 ms and notes
-    when each comment is first served. One poller, whatever the rate, so that the measuring
+    """Post at a steady `rate`; one watcher reads the thread (newest first, 50 a page, the next
+    page only while a page is all new) every 5 ms and notes when each comment is first served. One poller, whatever the rate, so that the measuring
     does not load the query service more than the readers would. Measuring twice on one stack
     takes a second `article`: the comment ids are numbered from 0 each time."""
     base_i, base_q = stack.settings.ingest_url, stack.settings.query_url
     acknowledged: dict[str, float] = {}
     served: dict[str, float] = {}
+    event_ids: dict[str, str] = {}
     posting_done = asyncio.Event()
     async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=100)) as client:
 
@@ -39,7 +41,8 @@ async def freshness(
                 f"{base_i}/v1/events", json=event, headers={"Authorization": f"Bearer {stack.key}"}
             )
             response.raise_for_status()
-            acknowledged[cid] = time.perf_counter()
+            acknowledged[cid] = time.time()
+            event_ids[cid] = event["id"]
 
         async def watch() -> None:
             while not (posting_done.is_set() and len(served) >= len(acknowledged)):
@@ -47,11 +50,11 @@ async def freshness(
                 # under load then still sees every comment, only later.
                 cursor = None
                 while True:
-                    params: dict[str, Any] = {"sort": "newest", "limit": 200, "replies": 0}
+                    params: dict[str, Any] = {"sort": "newest", "limit": 50, "replies": 0}
                     if cursor:
                         params["cursor"] = cursor
                     page = await client.get(f"{base_q}/v1/articles/{article}/thread", params=params)
-                    now = time.perf_counter()
+                    now = time.time()
                     if page.status_code != 200:
                         break
                     body = page.json()
@@ -81,6 +84,9 @@ async def freshness(
         await asyncio.wait_for(watcher, 60)
     delays = [(served[c] - at) * 1000 for c, at in acknowledged.items()]
     q = statistics.quantiles(delays, n=100)
+    applied = await _applied_at(stack, list(event_ids.values()))
+    to_applied = [(applied[event_ids[c]] - at) * 1000 for c, at in acknowledged.items()]
+    to_served = [(served[c] - applied[event_ids[c]]) * 1000 for c in acknowledged]
     return {
         "rate_per_s": rate,
         "posts": len(delays),
@@ -88,4 +94,26 @@ async def freshness(
         "p99_ms": round(q[98], 2),
         "max_ms": round(max(delays), 2),
         "watcher_interval_ms": 5,
+        # Where the time goes. `applied_events.applied_at` is stamped early in the worker's
+        # batch transaction: before it, ingest, Kafka and the wait for the batch; after it,
+        # the rest of the batch, its commit, the query's wake-up and the watcher's next read.
+        # 202 to applied is negative when the worker applied a post before its 202 came back.
+        "to_applied_p50_ms": round(statistics.median(to_applied), 2),
+        "to_applied_p99_ms": round(statistics.quantiles(to_applied, n=100)[98], 2),
+        "applied_to_served_p50_ms": round(statistics.median(to_served), 2),
+        "applied_to_served_p99_ms": round(statistics.quantiles(to_served, n=100)[98], 2),
     }
+
+
+async def _applied_at(stack: Stack, event_ids: list[str]) -> dict[str, float]:
+    """When the worker applied each event (Unix time, PostgreSQL's clock on this machine)."""
+    conn = await asyncpg.connect(stack.settings.database_url)
+    try:
+        rows = await conn.fetch(
+            "select event_id, extract(epoch from applied_at)::float8 as at"
+            f' from "{stack.settings.pg_schema}".applied_events where event_id = any($1::text[])',
+            event_ids,
+        )
+    finally:
+        await conn.close()
+    return {row["event_id"]: row["at"] for row in rows}

@@ -301,8 +301,8 @@ class Worker:
                 self.stats.lag[tp.partition] = max(behind, 0)
 
     async def run(self) -> None:
-        """Poll and apply until `request_stop`, reading and decoding the next batch while
-        PostgreSQL writes this one.
+        """Poll and apply until `request_stop`; while catching up (a full batch came), read
+        and decode the next batch while PostgreSQL writes this one.
 
         The reader runs at most two batches ahead (one queued, one being decoded). Order and
         exactly-once are those of `step`: batches apply one at a time in the order read, and a
@@ -312,14 +312,25 @@ class Worker:
 
         async def read() -> None:
             while not self._stopping.is_set():
-                await queue.put(await self._poll())
+                polled = await self._poll()
+                await queue.put(polled)
+                if polled is None or len(polled.records) < self.settings.max_batch:
+                    # At the log's end, reading ahead would hold the few records there are now
+                    # while more arrive: wait until this batch is applied, and the next poll
+                    # takes everything that arrived meanwhile, in one batch.
+                    await queue.join()
 
         reader = asyncio.create_task(read(), name="threadlog-worker-reader")
         window_start, window_applied = time.monotonic(), 0
         try:
             while not self._stopping.is_set():
-                polled = await self._next(queue, reader)
-                applied = await self._apply_polled(polled) if polled is not None else 0
+                taken, polled = await self._next(queue, reader)
+                if not taken:
+                    break
+                try:
+                    applied = await self._apply_polled(polled) if polled is not None else 0
+                finally:
+                    queue.task_done()
                 await self._measure_lag()
                 window_applied += applied
                 elapsed = time.monotonic() - window_start
@@ -338,16 +349,17 @@ class Worker:
 
     async def _next(
         self, queue: "asyncio.Queue[_Polled | None]", reader: "asyncio.Task[None]"
-    ) -> "_Polled | None":
-        """The reader's next batch; its failure (Kafka, a dead letter it could not send) is
-        the worker's, as it was when one task did both."""
+    ) -> "tuple[bool, _Polled | None]":
+        """The reader's next poll, (True, batch or None for an empty poll); (False, None) once
+        the reader stopped. Its failure (Kafka, a dead letter it could not send) is the
+        worker's, as it was when one task did both."""
         get = asyncio.ensure_future(queue.get())
         await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)
         if get.done():
-            return get.result()
+            return True, get.result()
         get.cancel()
         reader.result()  # raises what stopped the reader
-        return None  # the reader returns only once stopping
+        return False, None  # the reader returns only once stopping
 
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         """Decode one poll's records, park the undecodable ones, apply the rest; return applied."""
