@@ -27,8 +27,9 @@ async def freshness(
 
         async def one(n: int) -> None:
             cid = f"{article}-{n}"
+            event_ids[cid] = f"{cid}-{time.time_ns()}"
             event = {
-                "id": f"{cid}-{time.time_ns()}",
+                "id": event_ids[cid],
                 "type": "CommentPosted",
                 "data": {
                     "article_id": article,
@@ -42,7 +43,6 @@ async def freshness(
             )
             response.raise_for_status()
             acknowledged[cid] = time.time()
-            event_ids[cid] = event["id"]
 
         async def watch() -> None:
             while not (posting_done.is_set() and len(served) >= len(acknowledged)):
