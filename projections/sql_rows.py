@@ -1,6 +1,7 @@
-"""Set-based writes: one COPY and one statement per table and batch, never one per event."""
+"""Set-based writes: one COPY per table and batch and one merge for them all, never one statement
+per event."""
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -27,20 +28,59 @@ async def insert_rows(
     on_conflict: str = "on conflict do nothing",
 ) -> None:
     """Insert `rows` (tuples in the order of `columns`): a binary COPY into a temporary table
-    shaped like `table`, then one `INSERT ... SELECT` with `on_conflict`.
+    shaped like `table`, then one `INSERT ... SELECT` with `on_conflict` (see `Staged`)."""
+    staged = Staged()
+    staged.add(table, columns, rows, on_conflict)
+    await staged.write(conn)
 
-    COPY carries every type as it is, text[] included, with no per-row conversion; the stage is
-    the session's own (`LIKE table`, emptied after use and at commit).
+
+class Staged:
+    """Rows for several tables, written in three steps whatever their number: one statement
+    creating the staging tables the session lacks, one binary COPY per table, and one statement
+    merging every table's stage into it (`INSERT ... SELECT ... on conflict`) and emptying it.
+
+    COPY carries every type as it is, text[] included, with no per-row conversion; the stages
+    are the session's own (`LIKE table`, emptied after use and at commit). A worker's batch
+    touching three tables took nine round trips to PostgreSQL this way before; now five.
     """
-    if not rows:
-        return
-    names = ", ".join(columns)
-    stage = f"_stage_{table}"
-    await conn.execute(
-        f"create temp table if not exists {stage} (like {table} including defaults)"
-        " on commit delete rows"
-    )
-    await conn.copy_records_to_table(stage, records=rows, columns=list(columns))
-    await conn.execute(
-        f"insert into {table} ({names}) select {names} from {stage} {on_conflict}; truncate {stage}"
-    )
+
+    def __init__(self) -> None:
+        self._tables: list[tuple[str, Columns, Sequence[Sequence[Any]], str, dict[str, str]]] = []
+
+    def add(
+        self,
+        table: str,
+        columns: Columns,
+        rows: Sequence[Sequence[Any]],
+        on_conflict: str = "on conflict do nothing",
+        computed: Mapping[str, str] | None = None,
+    ) -> None:
+        """Write `rows` (tuples in the order of `columns`) to `table`, merged with `on_conflict`;
+        tables merge in the order added, and one table is added at most once. `computed` gives
+        SQL that the merge writes instead of a column's staged value (`txid_current()`)."""
+        if rows:
+            assert all(t != table for t, *_ in self._tables), f"{table} staged twice"
+            self._tables.append((table, columns, rows, on_conflict, dict(computed or {})))
+
+    async def write(self, conn: Conn) -> None:
+        """Write every table's rows, in the caller's transaction."""
+        if not self._tables:
+            return
+        await conn.execute(
+            "".join(
+                f"create temp table if not exists _stage_{table} (like {table}"
+                " including defaults) on commit delete rows;"
+                for table, *_ in self._tables
+            )
+        )
+        for table, columns, rows, *_ in self._tables:
+            await conn.copy_records_to_table(f"_stage_{table}", records=rows, columns=list(columns))
+        merges = []
+        for table, columns, _, on_conflict, computed in self._tables:
+            names = ", ".join(columns)
+            values = ", ".join(computed.get(c, c) for c in columns)
+            merges.append(
+                f"insert into {table} ({names}) select {values} from _stage_{table} {on_conflict};"
+                f" truncate _stage_{table};"
+            )
+        await conn.execute("".join(merges))

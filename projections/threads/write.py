@@ -27,7 +27,7 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.sql_rows import Conn, insert_rows, unnest_arrays
+from projections.sql_rows import Conn, Staged, insert_rows, unnest_arrays
 from projections.threads.columns import (
     ARTICLES,
     BANS,
@@ -280,19 +280,24 @@ async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
 async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
     """Write every row the fold changed, each once, its counts moved by what the batch did."""
     per_comment, per_article = _count_deltas(state, loaded)
-    # The version is this transaction's id: unique across copies, so a page cached from the
-    # tables a rebuild replaced never passes for one of the new tables.
-    version = await conn.fetchval("select txid_current()") if per_article else 0
-    article_rows = [
-        ARTICLES.values(
-            state.articles[a],
-            comment_count=loaded.articles.get(a, 0) + per_article[a],
-            version=version,
-        )
-        for a in sorted(per_article)
-        if a in state.articles
-    ]
-    await insert_rows(conn, ARTICLES.name, ARTICLES.written, article_rows, ARTICLES.upsert)
+    staged = Staged()
+    staged.add(
+        ARTICLES.name,
+        ARTICLES.written,
+        [
+            ARTICLES.values(
+                state.articles[a],
+                comment_count=loaded.articles.get(a, 0) + per_article[a],
+                version=0,
+            )
+            for a in sorted(per_article)
+            if a in state.articles
+        ],
+        ARTICLES.upsert,
+        # The version is this transaction's id: unique across copies, so a page cached from the
+        # tables a rebuild replaced never passes for one of the new tables.
+        computed={"version": "txid_current()"},
+    )
     comment_rows = []
     for key in sorted(k for k in per_comment if k in state.comments):
         before = loaded.counts.get(key) or (loaded.earlier_replies.get(key, 0), 0, 0)
@@ -300,7 +305,9 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         comment_rows.append(
             COMMENTS.values(state.comments[key], reply_count=replies, flag_count=flags, score=score)
         )
-    await insert_rows(conn, COMMENTS.name, COMMENTS.written, comment_rows, COMMENTS.upsert)
+    staged.add(COMMENTS.name, COMMENTS.written, comment_rows, COMMENTS.upsert)
+    # What is not a merge of rows runs first: other rows than the merges write, except the bans
+    # of an author, deleted here and written again whole below.
     unloaded = sorted(k for k in per_comment if k not in state.comments and any(per_comment[k]))
     if unloaded:
         await conn.execute(
@@ -308,10 +315,9 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
             *unnest_arrays(unloaded, 2),
             *unnest_arrays([per_comment[k] for k in unloaded], 3),
         )
-    await insert_rows(conn, FLAGS.name, FLAGS.written, [FLAGS.values(f) for f in state.new_flags])
+    staged.add(FLAGS.name, FLAGS.written, [FLAGS.values(f) for f in state.new_flags])
     votes = sorted(state.dirty_votes)
-    await insert_rows(
-        conn,
+    staged.add(
         VOTES.name,
         VOTES.written,
         [_vote_row(k, state.votes[k]) for k in votes if state.votes[k]],
@@ -329,22 +335,20 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         await conn.execute(
             "delete from bans where author_id = any($1::text[])", sorted(state.dirty_bans)
         )
-        await insert_rows(
-            conn,
+        staged.add(
             BANS.name,
             BANS.written,
             [BANS.values(b) for a in sorted(state.dirty_bans) for b in state.bans.get(a, [])],
         )
-    await insert_rows(
-        conn,
+    staged.add(
         COMMENT_EDITS.name,
         COMMENT_EDITS.written,
         [COMMENT_EDITS.values(e) for e in state.edits],
     )
-    await insert_rows(
-        conn,
+    staged.add(
         EVENT_OUTCOMES.name,
         EVENT_OUTCOMES.written,
         [EVENT_OUTCOMES.values(o) for o in state.outcomes.values()],
         EVENT_OUTCOMES.upsert,
     )
+    await staged.write(conn)
