@@ -105,7 +105,9 @@ async def _timeline_cursors(base: str, author: str, skip_pages: int, pages: int)
     return paths
 
 
-async def _freshness(stack: Stack, rate: int, seconds: int) -> dict[str, Any]:
+async def _freshness(
+    stack: Stack, rate: int, seconds: int, article: str = "fresh"
+) -> dict[str, Any]:
     """Post at a steady `rate`; one watcher reads the thread (newest first) every 5 ms and notes
     when each comment is first served. One poller, whatever the rate, so that the measuring
     does not load the query service more than the readers would."""
@@ -121,7 +123,7 @@ async def _freshness(stack: Stack, rate: int, seconds: int) -> dict[str, Any]:
                 "id": f"{cid}-{time.time_ns()}",
                 "type": "CommentPosted",
                 "data": {
-                    "article_id": "fresh",
+                    "article_id": article,
                     "comment_id": cid,
                     "author_id": "f",
                     "body": "fresh",
@@ -142,7 +144,7 @@ async def _freshness(stack: Stack, rate: int, seconds: int) -> dict[str, Any]:
                     params: dict[str, Any] = {"sort": "newest", "limit": 200, "replies": 0}
                     if cursor:
                         params["cursor"] = cursor
-                    page = await client.get(f"{base_q}/v1/articles/fresh/thread", params=params)
+                    page = await client.get(f"{base_q}/v1/articles/{article}/thread", params=params)
                     now = time.perf_counter()
                     if page.status_code != 200:
                         break
@@ -159,7 +161,7 @@ async def _freshness(stack: Stack, rate: int, seconds: int) -> dict[str, Any]:
 
         await client.post(
             f"{base_i}/v1/events",
-            json={"type": "ArticlePublished", "data": {"article_id": "fresh", "title": "Fresh"}},
+            json={"type": "ArticlePublished", "data": {"article_id": article, "title": "Fresh"}},
             headers={"Authorization": f"Bearer {stack.key}"},
         )
         watcher = asyncio.create_task(watch())
