@@ -1,17 +1,21 @@
-"""What a figure was measured under: the machine, its load, the versions; and whether the bench
-ports are free before a benchmark starts its processes."""
+"""What a figure was measured under (the machine, its load, the versions), and what keeps a
+benchmark from leaving or meeting stray processes: its ports checked free before it starts,
+SIGTERM cancelling it as Ctrl-C does."""
 
+import asyncio
 import os
 import platform
+import signal
 import socket
-from collections.abc import Iterable
+from collections.abc import Coroutine, Iterable
 from importlib.metadata import version
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from threadlog.settings import Settings
 
+T = TypeVar("T")
 LIBRARIES = ("asyncpg", "msgspec", "aiokafka", "litestar", "uvicorn")
 
 
@@ -51,3 +55,15 @@ def refuse_taken(ports: Iterable[int], host: str = "127.0.0.1") -> None:
                     f"bench port {host}:{port} is taken; `ss -ltnp 'sport = :{port}'` names the"
                     " process holding it: stop it and run again"
                 ) from None
+
+
+async def cancelled_on_sigterm(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work`, cancelled by SIGTERM as Ctrl-C cancels it, so that its `finally` stops the
+    processes it started (`timeout`, a CI job's end and `kill` send SIGTERM)."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await task
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
