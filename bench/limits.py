@@ -16,6 +16,7 @@ Catch-up and rebuild can then be stated as a fraction of these limits. Asserts n
 import argparse
 import asyncio
 import json
+import sys
 import time
 import uuid
 from collections.abc import Mapping, Sequence
@@ -25,7 +26,7 @@ import asyncpg
 import msgspec
 
 from bench.catchup import ARTICLES as CATCHUP_ARTICLES
-from bench.conditions import conditions
+from bench.conditions import cancelled_on_sigterm, conditions
 from bench.stack import bench_settings
 from bench.workload import mixed_events
 from events import Envelope, decode_record, encode_record
@@ -183,7 +184,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000, help="comment events")
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.events, args.repeats)), indent=2))
+    try:
+        print(
+            json.dumps(asyncio.run(cancelled_on_sigterm(run(args.events, args.repeats))), indent=2)
+        )
+    except asyncio.CancelledError:
+        sys.exit("limits stopped by SIGTERM; its schemas are dropped")
 
 
 if __name__ == "__main__":
