@@ -16,6 +16,13 @@ import asyncpg
 from threadlog.settings import Settings
 
 T = TypeVar("T")
+OWN_PORTS: dict[str, object] = {
+    "ingest_port": 49001,
+    "query_port": 49002,
+    "worker_metrics_port": 49003,
+}
+"""The ports of the limits, scale-out and soak benchmarks: apart from the suite's (48001-48003),
+so that one of them can run beside `make bench`."""
 LIBRARIES = ("asyncpg", "msgspec", "aiokafka", "litestar", "uvicorn")
 
 

@@ -26,7 +26,7 @@ import asyncpg
 import msgspec
 
 from bench.catchup import ARTICLES as CATCHUP_ARTICLES
-from bench.conditions import cancelled_on_sigterm, conditions
+from bench.conditions import OWN_PORTS, cancelled_on_sigterm, conditions
 from bench.stack import bench_settings
 from bench.workload import mixed_events
 from events import Envelope, decode_record, encode_record
@@ -142,9 +142,7 @@ def _time_decode(encoded: Sequence[tuple[list[tuple[str, bytes]], bytes]]) -> fl
 async def run(events: int = 1_000_000, repeats: int = 2) -> dict[str, Any]:
     """Both limits for the catch-up workload of `events` comment events, each timed `repeats`
     times; the best run is quoted, every run's rate listed beside it."""
-    settings = bench_settings(
-        "limits", ingest_port=49001, query_port=49002, worker_metrics_port=49003
-    )
+    settings = bench_settings("limits", **OWN_PORTS)
     log = workload(events)
     rows = model_rows(log)
     before = await conditions(settings)

@@ -26,7 +26,7 @@ import asyncpg
 import msgspec
 
 from bench import wrk
-from bench.conditions import bench_ports, cancelled_on_sigterm, conditions, refuse_taken
+from bench.conditions import OWN_PORTS, bench_ports, cancelled_on_sigterm, conditions, refuse_taken
 from bench.limits import workload
 from bench.produce import append
 from bench.stack import Stack, analyze, bench_settings, wait_applied
@@ -174,9 +174,7 @@ async def run(
     """Both parts on fresh topics and schemas; the figures with their conditions."""
     settings = bench_settings(
         "scaleout",
-        ingest_port=49001,
-        query_port=49002,
-        worker_metrics_port=49003,
+        **OWN_PORTS,
         worker_max_batch=batch,
     )
     refuse_taken(bench_ports(settings))

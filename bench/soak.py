@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench.conditions import bench_ports, cancelled_on_sigterm, conditions, refuse_taken
+from bench.conditions import OWN_PORTS, bench_ports, cancelled_on_sigterm, conditions, refuse_taken
 from bench.soak_report import lag_records, markdown, svg, window_quantiles
 from bench.stack import Stack, bench_settings
 from bench.suite import _freshness
@@ -177,9 +177,7 @@ async def run(minutes: float = 30, rate: int = 1000, read_rate: float = 100) -> 
     # measuring client's posts (503 overloaded) whenever it slows, and the window is lost.
     settings = bench_settings(
         "soak",
-        ingest_port=49001,
-        query_port=49002,
-        worker_metrics_port=49003,
+        **OWN_PORTS,
         max_inflight_requests=INFLIGHT,
     )
     refuse_taken(bench_ports(settings))
