@@ -86,6 +86,20 @@ def copy_figures(events: int, timings: Mapping[str, tuple[int, float]]) -> dict[
     }
 
 
+def fraction_of_limits(events_per_s: float, limits: Mapping[str, Any]) -> dict[str, float]:
+    """A measured rate (catch-up, rebuild) as a fraction of each limit `run` found: what the
+    suite reports beside it (the issue aims at 0.3 or more)."""
+    return {
+        "of_copy_indexed": round(
+            events_per_s / limits["copy_indexed"]["events_per_s_if_only_copied"], 3
+        ),
+        "of_copy_primary_keys_only": round(
+            events_per_s / limits["copy_primary_keys_only"]["events_per_s_if_only_copied"], 3
+        ),
+        "of_decode": round(events_per_s / limits["decode"]["records_per_s"], 3),
+    }
+
+
 async def _drop_secondary_indexes(conn: "asyncpg.Connection[Any]", schema: str) -> None:
     names = await conn.fetch(
         "select format('%I.%I', n.nspname, c.relname) from pg_index i"

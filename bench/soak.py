@@ -110,6 +110,8 @@ async def _window(stack: Stack, rate: int, article: str, record: dict[str, Any])
         fresh = await _freshness(stack, rate, WINDOW_S, article=article)
     except httpx.HTTPStatusError as error:
         record["failed"] = f"{error.response.status_code} {error.response.text[:240]}"
+    except httpx.RequestError as error:
+        record["failed"] = f"{error!r} on {error.request.method} {error.request.url.path}"
     except (httpx.HTTPError, TimeoutError) as error:
         record["failed"] = repr(error)[:240]
     else:
