@@ -34,9 +34,13 @@ def _tick(value: float) -> str:
     return f"{value:,.0f}" if abs(value) >= 10 else f"{value:.3g}"
 
 
-def _text(x: float, y: float, text: str, anchor: str = "start", size: int = 11) -> str:
+def _text(
+    x: float, y: float, text: str, anchor: str = "start", size: int = 11, upright: bool = False
+) -> str:
+    """A label at (x, y); `upright` turns it to read bottom to top, beside a y axis."""
+    turn = f' transform="rotate(-90 {x:.1f} {y:.1f})"' if upright else ""
     return (
-        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}">'
+        f'<text x="{x:.1f}" y="{y:.1f}" font-size="{size}" text-anchor="{anchor}"{turn}>'
         f"{escape(text)}</text>"
     )
 
@@ -58,7 +62,7 @@ def _panel(
         _text(LEFT, top - 8, panel.title, size=13),
         f'<rect x="{LEFT}" y="{top:.1f}" width="{width:.1f}" height="{height:.1f}"'
         ' fill="none" stroke="#999"/>',
-        _text(LEFT - 50, top + height / 2, panel.y_label, anchor="middle"),
+        _text(LEFT - 50, top + height / 2, panel.y_label, anchor="middle", upright=True),
     ]
     for i in range(5):
         value = y0 + (y1 - y0) * i / 4
