@@ -106,6 +106,17 @@ bench-quick: up ## the same scenarios on smaller data, target figures twice, in 
 bench-push: up ## post-to-push latency of live streams (1,000 posts) and streams one query process holds
 	@$(BIN)/python -m bench.push_latency --posts 1000 --streams 2000
 
+.PHONY: bench-limits bench-scaleout bench-soak
+bench-limits: up ## the physical limit: PostgreSQL's COPY rate for the catch-up's rows, msgspec's decode rate
+	@$(BIN)/python -m bench.limits --events 1000000
+
+bench-scaleout: up ## 1, 2, 3 workers on one 1,000,000-event backlog; 1, 2 query processes at c32
+	@command -v wrk >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q wrk >/dev/null)
+	@$(BIN)/python -m bench.scaleout --events 1000000
+
+bench-soak: up ## 30 minutes at 1,000 posts/s with readers: RSS, lag, freshness; bench/results/soak-*
+	@$(BIN)/python -m bench.soak --minutes 30 --rate 1000
+
 down: ## stop everything we started
 	@deploy/bin/down
 

@@ -38,9 +38,20 @@ async def freshness(
                     "body": "fresh",
                 },
             }
-            response = await client.post(
-                f"{base_i}/v1/events", json=event, headers={"Authorization": f"Bearer {stack.key}"}
-            )
+            for attempt in (1, 2):
+                try:
+                    response = await client.post(
+                        f"{base_i}/v1/events",
+                        json=event,
+                        headers={"Authorization": f"Bearer {stack.key}"},
+                    )
+                    break
+                except httpx.TransportError:
+                    # A connection the server closed as the request went out (keep-alive ends
+                    # while a starved client is late): posted again with the same id, which
+                    # ingest's idempotence makes harmless, rather than losing the window.
+                    if attempt == 2:
+                        raise
             response.raise_for_status()
             acknowledged[cid] = time.time()
 
