@@ -48,8 +48,8 @@ async def freshness(
                     break
                 except httpx.TransportError:
                     # A connection the server closed as the request went out (keep-alive ends
-                    # while a starved client is late): posted again with the same id, which
-                    # ingest's idempotence makes harmless, rather than losing the window.
+                    # while a starved client is late): posted again with the same id, which the
+                    # worker applies once, rather than losing the window.
                     if attempt == 2:
                         raise
             response.raise_for_status()

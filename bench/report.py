@@ -93,6 +93,30 @@ def _every_run(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _limit_lines(results: dict[str, Any]) -> list[str]:
+    """The physical limit measured in the same run, and the catch-up as a fraction of it."""
+    found = results["scenarios"].get("limits")
+    if not found:
+        return []
+    limits, fraction = found["limits"], found["catchup_fraction"]
+    indexed = limits["copy_indexed"]["events_per_s_if_only_copied"]
+    keys_only = limits["copy_primary_keys_only"]["events_per_s_if_only_copied"]
+    decode = limits["decode"]["records_per_s"]
+    return [
+        "",
+        "## The physical limit, same run",
+        "",
+        f"{found['setup']}.",
+        "",
+        "| limit | events/s | catch-up as a fraction |",
+        "|---|---|---|",
+        f"| COPY of the rows, every index | {indexed:,.0f} | {fraction['of_copy_indexed']:.2f} |",
+        f"| COPY of the rows, primary keys only | {keys_only:,.0f}"
+        f" | {fraction['of_copy_primary_keys_only']:.2f} |",
+        f"| decode of the records | {decode:,.0f} | {fraction['of_decode']:.2f} |",
+    ]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The summary: conditions, then each figure against its target, with its spread."""
     m = results["machine"]
@@ -123,6 +147,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {label} | {value:,.1f} {unit}{run} | {_spread_cell(scenario, path[-1])} |"
             f" {'>=' if higher else '<='} {target:,g} {unit} | {'yes' if met else 'no'} |"
         )
+    lines += _limit_lines(results)
     every_run = _every_run(results)
     if every_run:
         lines += ["", "## Every run", "", *every_run]

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import catchup, children, isso, wrk
+from bench import catchup, children, isso, limits, wrk
 from bench.freshness import freshness
 from bench.ports import refuse_taken
 from bench.produce import append
@@ -132,6 +132,23 @@ async def _catchup(size: dict[str, float], repeat: int) -> dict[str, Any]:
     return {
         "setup": f"backlog of {size['catchup']:,} mixed events (posts, replies, flags, updates, 1% retries) over 1,000 threads in 12 partitions, one worker process; a fresh topic and schema each run"
     } | quoted(runs, "events_per_s", ["events_per_s"])
+
+
+def _limits(size: dict[str, float], catchup_results: dict[str, Any]) -> dict[str, Any]:
+    """The physical limit beside the catch-up, in the same run: PostgreSQL's COPY of the same
+    rows, the codec's decode of the same records (bench/limits.py), and the catch-up as a
+    fraction of each. At most 200,000 events: building the rows in memory for 1,000,000 took
+    about 4 GiB, and the rates per row are what count."""
+    events = min(int(size["catchup"]), 200_000)
+    print(f"== the physical limit: COPY and decode of {events:,} events' rows and records")
+    found = asyncio.run(limits.run(events, repeats=1))
+    return {
+        "setup": f"the rows and records of the catch-up's workload ({events:,} events): binary"
+        " COPY into the threads tables with every index, then with primary keys only; decode"
+        " with the worker's codec",
+        "limits": found,
+        "catchup_fraction": limits.fraction_of_limits(catchup_results["events_per_s"], found),
+    }
 
 
 async def _load_reads(stack: Stack, size: dict[str, float]) -> dict[str, Any]:
@@ -279,6 +296,7 @@ def run(quick: bool, repeat: int, commit: str) -> Path:
         "scenarios": {},
     }
     results["scenarios"]["catchup"] = asyncio.run(_catchup(size, repeat))
+    results["scenarios"]["limits"] = _limits(size, results["scenarios"]["catchup"])
     posts, read = asyncio.run(_threadlog(size, repeat, results))
     results["scenarios"]["isso"] = _isso(size, posts, read)
     out = ROOT / "bench" / "results"
