@@ -5,7 +5,8 @@ default, apart from the suite's 48001-48003), with the load average beside each 
     python -m bench.ingest_stack [--seconds 5] [--rounds 2] [--server uvicorn|granian]
                                  [--no-worker] [--profile FILE]
 
-`--profile FILE` records the ingest process with py-spy during the first c32 load (a flame
+`--profile FILE` (`--profile-batch FILE`) records the ingest process with py-spy during the
+first c32 load (the first load of batches): a flame
 graph in SVG; speedscope JSON when FILE ends in .json, collapsed stacks when in .txt). Everything started is stopped on
 any exit.
 """
@@ -118,9 +119,14 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             if spy is not None:
                 spy.wait(args.seconds + 30)
             load_single = _loadavg()
+            spy = None
+            if args.profile_batch and round_ == 0:
+                spy = _profile(pid, args.profile_batch, args.seconds)
             cpu = _cpu_s(pid)
             batch = wrk.post(url, "threadlog", 8, args.seconds, 100, key).as_dict()
             batch_cpu = _cpu_s(pid) - cpu
+            if spy is not None:
+                spy.wait(args.seconds + 30)
             rows.append(
                 {
                     "round": round_,
@@ -179,6 +185,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=47001, help="ingest; +1 query, +2 worker")
     parser.add_argument("--no-worker", dest="worker", action="store_false")
     parser.add_argument("--profile", help="py-spy output file for the first c32 load")
+    parser.add_argument("--profile-batch", help="py-spy output file for the first batch load")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -83,6 +83,7 @@ def create_app(settings: IngestSettings) -> Litestar:
                 max_request_bytes=settings.max_request_bytes,
             ),
             on_refused_for_size=state.record_limit.refresh,
+            max_batch_bytes=lambda: state.record_limit.bytes,
         )
         state.appender.start()
         try:
