@@ -18,6 +18,7 @@ from projections.store import migrate
 from projections.versions import ProjectionVersionMismatch
 from services.auth import migrate as migrate_keys
 from services.ingest import create_app as create_ingest_app
+from services.ingest.coalesced_writes import CoalescingHttpToolsProtocol
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
@@ -87,7 +88,13 @@ def web_app() -> Litestar:
     return create_web_app(from_env().web())
 
 
-def _serve(factory: Callable[[], Litestar], host: str, port: int, workers: int) -> None:
+def _serve(
+    factory: Callable[[], Litestar],
+    host: str,
+    port: int,
+    workers: int,
+    http: type[asyncio.Protocol] | str = "httptools",
+) -> None:
     uvicorn.run(
         f"{__name__}:{factory.__name__}",
         factory=True,
@@ -95,7 +102,7 @@ def _serve(factory: Callable[[], Litestar], host: str, port: int, workers: int) 
         host=host,
         port=port,
         loop="uvloop",
-        http="httptools",
+        http=http,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
@@ -136,7 +143,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         case "init":
             asyncio.run(_init(settings))
         case "ingest":
-            _serve(ingest_app, settings.ingest_host, settings.ingest_port, settings.ingest_workers)
+            # A 202 is two writes in uvicorn; one here (services/ingest/coalesced_writes.py).
+            _serve(
+                ingest_app,
+                settings.ingest_host,
+                settings.ingest_port,
+                settings.ingest_workers,
+                http=CoalescingHttpToolsProtocol,
+            )
         case "query":
             _serve(query_app, settings.query_host, settings.query_port, settings.query_workers)
         case "web":
