@@ -10,6 +10,9 @@ from aiokafka.errors import KafkaError
 
 log = structlog.get_logger("threadlog.ingest")
 
+_DEFAULT_BATCH = 16_384
+"""aiokafka's default `max_batch_size`, kept for the single-record producer."""
+
 
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where and how ingest produces."""
@@ -39,6 +42,9 @@ async def connect(settings: LogSettings, transactional_id: str | None) -> AIOKaf
             transaction_timeout_ms=int(3 * settings.timeout_s * 1000),
             linger_ms=settings.linger_ms,
             max_request_size=settings.max_request_bytes,
+            # A transaction's batches are built in record_batches.py, cut at the log's record
+            # size limit (at most this); aiokafka's own 16 KB cut would only split them more.
+            max_batch_size=settings.max_request_bytes if transactional_id else _DEFAULT_BATCH,
             request_timeout_ms=int(settings.timeout_s * 1000),
         )
         try:
