@@ -12,17 +12,16 @@ any exit.
 """
 
 import argparse
-import asyncio
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from typing import Any
 
-from bench import wrk
-from bench.stack import Stack, _wait_ready, bench_settings
-from threadlog.settings import ENVIRONMENT, Settings
+from bench import children, wrk
+from bench.ports import refuse_taken
+from bench.stack import Stack, bench_settings, threadlog_env, wait_ready
+from threadlog.settings import Settings
 
 _SERVERS = {
     "uvicorn": [sys.executable, "-m", "threadlog", "ingest"],
@@ -43,33 +42,14 @@ _SERVERS = {
 }
 
 
-def _refuse_taken(ports: list[int]) -> None:
-    for port in ports:
-        with socket.socket() as probe:
-            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                held = subprocess.run(
-                    ["ss", "-ltnpH", f"sport = :{port}"], capture_output=True, text=True
-                ).stdout.strip()
-                why = f"port {port} is taken ({held or 'by an unknown process'})"
-                raise SystemExit(why) from None
-
-
 def _start_ingest(settings: Settings, server: str) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, THREADLOG_LOG_FORMAT="json", THREADLOG_LOG_LEVEL="warning")
-    env |= {var: str(getattr(settings, name)) for name, var in ENVIRONMENT.items()}
+    env = threadlog_env(settings)
     command = _SERVERS[server]
     if server == "granian":
         where = ["--host", settings.ingest_host, "--port", str(settings.ingest_port)]
         command = [*command[:-1], *where, command[-1]]
-    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    try:
-        _wait_ready(f"{settings.ingest_url}/readyz")
-    except BaseException:
-        process.terminate()
-        raise
+    process = children.spawn(command, env=env, stderr=subprocess.DEVNULL)
+    wait_ready(f"{settings.ingest_url}/readyz", process)
     return process
 
 
@@ -98,7 +78,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         query_port=args.port + 1,
         worker_metrics_port=args.port + 2,
     )
-    _refuse_taken([args.port, args.port + 2])  # no query process: its port stays free
+    refuse_taken([args.port, args.port + 2])  # no query process: its port stays free
     stack = Stack(settings)
     await stack.prepare()
     rows: list[dict[str, Any]] = []
@@ -155,7 +135,7 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _profile(pid: int, out: str, seconds: float) -> subprocess.Popen[bytes]:
     spy = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
     fmt = {".json": "speedscope", ".txt": "raw"}.get(os.path.splitext(out)[1], "flamegraph")
-    return subprocess.Popen(
+    return children.spawn(
         [
             spy,
             "record",
@@ -186,7 +166,7 @@ def main() -> None:
     parser.add_argument("--no-worker", dest="worker", action="store_false")
     parser.add_argument("--profile", help="py-spy output file for the first c32 load")
     parser.add_argument("--profile-batch", help="py-spy output file for the first batch load")
-    asyncio.run(run(parser.parse_args()))
+    children.run(run(parser.parse_args()))
 
 
 if __name__ == "__main__":
