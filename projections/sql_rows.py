@@ -46,6 +46,7 @@ class Staged:
 
     def __init__(self) -> None:
         self._tables: list[tuple[str, Columns, Sequence[Sequence[Any]], str, dict[str, str]]] = []
+        self._new: list[tuple[str, Columns, Sequence[Sequence[Any]]]] = []
 
     def add(
         self,
@@ -62,8 +63,17 @@ class Staged:
             assert all(t != table for t, *_ in self._tables), f"{table} staged twice"
             self._tables.append((table, columns, rows, on_conflict, dict(computed or {})))
 
+    def add_new(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> None:
+        """Write `rows` to `table` by a COPY straight into it: rows the caller knows are not
+        there (a unique violation is then a bug, not data). No stage, no merge, no conflict
+        check per row: half the cost of a merged row for new comments (#15)."""
+        if rows:
+            self._new.append((table, columns, rows))
+
     async def write(self, conn: Conn) -> None:
         """Write every table's rows, in the caller's transaction."""
+        for table, columns, rows in self._new:
+            await conn.copy_records_to_table(table, records=rows, columns=list(columns))
         if not self._tables:
             return
         await conn.execute(

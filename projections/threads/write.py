@@ -298,14 +298,19 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
         # tables a rebuild replaced never passes for one of the new tables.
         computed={"version": "txid_current()"},
     )
-    comment_rows = []
+    stored_rows: list[tuple[object, ...]] = []
+    new_rows: list[tuple[object, ...]] = []
     for key in sorted(k for k in per_comment if k in state.comments):
         before = loaded.counts.get(key) or (loaded.earlier_replies.get(key, 0), 0, 0)
         replies, flags, score = (b + d for b, d in zip(before, per_comment[key], strict=True))
-        comment_rows.append(
-            COMMENTS.values(state.comments[key], reply_count=replies, flag_count=flags, score=score)
+        row = COMMENTS.values(
+            state.comments[key], reply_count=replies, flag_count=flags, score=score
         )
-    staged.add(COMMENTS.name, COMMENTS.written, comment_rows, COMMENTS.upsert)
+        # `load_state` loaded every stored comment the batch names, and batches apply one at a
+        # time (apply_batch's lock): a comment it did not load is not stored.
+        (stored_rows if key in loaded.counts else new_rows).append(row)
+    staged.add(COMMENTS.name, COMMENTS.written, stored_rows, COMMENTS.upsert)
+    staged.add_new(COMMENTS.name, COMMENTS.written, new_rows)
     # What is not a merge of rows runs first: other rows than the merges write, except the bans
     # of an author, deleted here and written again whole below.
     unloaded = sorted(k for k in per_comment if k not in state.comments and any(per_comment[k]))
