@@ -1,6 +1,7 @@
 """Freshness: how long from ingest's 202 until the query service serves the comment."""
 
 import asyncio
+import multiprocessing
 import statistics
 import time
 from typing import Any
@@ -15,14 +16,13 @@ async def freshness(
     stack: Stack, rate: int, seconds: int, article: str = "fresh"
 ) -> dict[str, Any]:
     """Post at a steady `rate`; one watcher reads the thread (newest first, 50 a page, the next
-    page only while a page is all new) every 5 ms and notes when each comment is first served. One poller, whatever the rate, so that the measuring
-    does not load the query service more than the readers would. Measuring twice on one stack
+    page only while a page is all new) every 5 ms, in a process of its own, and notes when each
+    comment is first served. One poller, whatever the rate, so that the measuring does not load
+    the query service more than the readers would. Measuring twice on one stack
     takes a second `article`: the comment ids are numbered from 0 each time."""
     base_i, base_q = stack.settings.ingest_url, stack.settings.query_url
     acknowledged: dict[str, float] = {}
-    served: dict[str, float] = {}
     event_ids: dict[str, str] = {}
-    posting_done = asyncio.Event()
     async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=100)) as client:
 
         async def one(n: int) -> None:
@@ -55,44 +55,34 @@ async def freshness(
             response.raise_for_status()
             acknowledged[cid] = time.time()
 
-        async def watch() -> None:
-            while not (posting_done.is_set() and len(served) >= len(acknowledged)):
-                # Newest first, page by page, until a page brings nothing new: a slow poll
-                # under load then still sees every comment, only later.
-                cursor = None
-                while True:
-                    params: dict[str, Any] = {"sort": "newest", "limit": 50, "replies": 0}
-                    if cursor:
-                        params["cursor"] = cursor
-                    page = await client.get(f"{base_q}/v1/articles/{article}/thread", params=params)
-                    now = time.time()
-                    if page.status_code != 200:
-                        break
-                    body = page.json()
-                    new = [
-                        c["comment_id"] for c in body["comments"] if c["comment_id"] not in served
-                    ]
-                    for comment_id in new:
-                        served[comment_id] = now
-                    cursor = body["next_cursor"]
-                    if not new or cursor is None:
-                        break
-                await asyncio.sleep(0.005)
-
         await client.post(
             f"{base_i}/v1/events",
             json={"type": "ArticlePublished", "data": {"article_id": article, "title": "Fresh"}},
             headers={"Authorization": f"Bearer {stack.key}"},
         )
-        watcher = asyncio.create_task(watch())
+        # The watcher reads from a process of its own: in this one, a thousand posts a second
+        # kept its reads waiting on the event loop, and the wait counted as staleness.
+        context = multiprocessing.get_context("spawn")
+        stop, results = context.Event(), context.Queue()
+        watcher = context.Process(
+            target=_watch_process,
+            args=(f"{base_q}/v1/articles/{article}/thread", rate * seconds, stop, results),
+            daemon=True,
+        )
+        watcher.start()
         tasks = []
         started = time.perf_counter()
         for n in range(rate * seconds):
             await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
             tasks.append(asyncio.create_task(one(n)))
         await asyncio.gather(*tasks)
-        posting_done.set()
-        await asyncio.wait_for(watcher, 60)
+        try:
+            served = await asyncio.to_thread(results.get, True, 90)
+        finally:
+            stop.set()
+            watcher.join(10)
+            if watcher.is_alive():
+                watcher.kill()
     delays = [(served[c] - at) * 1000 for c, at in acknowledged.items()]
     q = statistics.quantiles(delays, n=100)
     applied = await _applied_at(stack, list(event_ids.values()))
@@ -114,6 +104,38 @@ async def freshness(
         "applied_to_served_p50_ms": round(statistics.median(to_served), 2),
         "applied_to_served_p99_ms": round(statistics.quantiles(to_served, n=100)[98], 2),
     }
+
+
+def _watch_process(url: str, expected: int, stop: Any, results: Any) -> None:
+    """The watcher's process: read until `expected` comments were served, then hand back when
+    each was first seen (Unix time)."""
+    results.put(asyncio.run(_watch(url, expected, stop)))
+
+
+async def _watch(url: str, expected: int, stop: Any) -> dict[str, float]:
+    served: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=10) as client:
+        while len(served) < expected and not stop.is_set():
+            # Newest first, page by page, until a page brings nothing new: a slow poll under
+            # load then still sees every comment, only later.
+            cursor = None
+            while True:
+                params: dict[str, Any] = {"sort": "newest", "limit": 50, "replies": 0}
+                if cursor:
+                    params["cursor"] = cursor
+                page = await client.get(url, params=params)
+                now = time.time()
+                if page.status_code != 200:
+                    break
+                body = page.json()
+                new = [c["comment_id"] for c in body["comments"] if c["comment_id"] not in served]
+                for comment_id in new:
+                    served[comment_id] = now
+                cursor = body["next_cursor"]
+                if not new or cursor is None:
+                    break
+            await asyncio.sleep(0.005)
+    return served
 
 
 async def _applied_at(stack: Stack, event_ids: list[str]) -> dict[str, float]:
