@@ -2,9 +2,9 @@
 
 The copy is built in its own schema (`<schema>_<projection>_build`) under its own offsets and
 applied ids, by a standalone reader while the group's worker keeps the live copy current. It is
-loaded in bulk (unlogged, without the readers' indexes, large batches: `projections.bulk_load`);
-once it has (almost) caught up, it is finished (logged, indexed, analyzed) while the live copy
-keeps serving, catches up again, and the switch runs in ONE transaction:
+loaded in bulk (without the readers' indexes, in large batches: `projections.bulk_load`); once
+it has (almost) caught up, it is finished (indexed, analyzed) while the live copy keeps serving,
+catches up again, and the switch runs in ONE transaction:
 
 1. `lock projection_offsets in exclusive mode` pauses the live worker between two batches (its
    batch transaction starts by locking its offset rows), so the live offsets stop moving;
@@ -70,7 +70,7 @@ class SwitchReport:
     build_s: float
     resumed: bool
     finished: Finished
-    """What finishing the loaded copy cost: making it logged, its indexes, ANALYZE."""
+    """What finishing the loaded copy cost: its readers' indexes, ANALYZE."""
 
 
 def build_schema(schema: str, projection: str) -> str:

@@ -68,6 +68,17 @@ async def structure(conn: asyncpg.Connection[Any], schema: str) -> Structure:
     }
 
 
+async def applied_log(
+    settings: Settings, producer: AIOKafkaProducer, db: asyncpg.Connection[Any], count: int
+) -> str:
+    """Produce `count` mixed events (bans and their sweeps included), wait until the live
+    worker applied them, and return the live tables' digest."""
+    events = mixed_events(count, articles=count // 150, moderation=True)
+    await produce(producer, settings.topic, events)
+    await eventually(lambda: applied_through(db, count), what="the log applied")
+    return digest(await snapshot(db))
+
+
 @pytest.fixture
 async def reference(settings: Settings) -> AsyncIterator[Structure]:
     """The structure `migrate` gives a fresh schema: what every live copy must have."""
@@ -94,19 +105,17 @@ async def admin(settings: Settings) -> AsyncIterator[asyncpg.Connection[Any]]:
         await conn.close()
 
 
-async def test_a_new_copy_loads_unlogged_and_without_the_readers_indexes(
+async def test_a_new_copy_loads_without_the_readers_indexes(
     settings: Settings, admin: asyncpg.Connection[Any], reference: Structure
 ) -> None:
     """A rebuild's new copy, before its first batch, has every table, column and constraint of
-    a migrated schema, but its tables are unlogged and the indexes only readers use are absent;
-    the indexes the worker's loads read through are there."""
+    a migrated schema, but the indexes only readers use are absent; the indexes the worker's
+    loads read through are there."""
     copy, resumed = await prepare_build(admin, settings.pg_schema, "threads", VERSIONS["threads"])
     assert not resumed
     loading = await structure(admin, copy)
     assert loading["columns"] == reference["columns"]
     assert loading["constraints"] == reference["constraints"]
-    persistence = {r[1]: r[3] for r in loading["relations"]}
-    assert {persistence[t] for t in SWAPPED} == {"u"}
     readers = {name for name, _ in reader_index_statements("threads")}
     indexes = {r[1] for r in reference["relations"] if r[2] == "i"}
     assert {r[1] for r in loading["relations"] if r[2] == "i"} == indexes - readers
@@ -121,13 +130,10 @@ async def test_a_rebuild_switches_in_tables_identical_to_what_migrate_creates(
     admin: asyncpg.Connection[Any],
     reference: Structure,
 ) -> None:
-    """After a bulk-loaded rebuild (bans and their sweeps included) the live tables are logged,
-    with every index, column, constraint and option `migrate` creates, and hold the rows the
+    """After a bulk-loaded rebuild (bans and their sweeps included) the live tables have every
+    index, column, constraint, option and persistence `migrate` creates, and hold the rows the
     live worker had written (the same digest)."""
-    events = mixed_events(4000, articles=30, moderation=True)
-    await produce(producer, settings.topic, events)
-    await eventually(lambda: applied_through(db, len(events)), what="the log applied")
-    before = digest(await snapshot(db))
+    before = await applied_log(settings, producer, db, 4000)
 
     report = await rebuild(settings.worker(), admin, "threads", load_batch=500)
 
@@ -149,16 +155,13 @@ async def test_a_rebuild_stopped_between_its_phases_resumes_and_finishes(
     """A rebuild killed once its copy was loaded, or once some of the readers' indexes were
     built (each CREATE INDEX commits alone, so a kill leaves a prefix of them), run again
     resumes that copy and switches in complete tables with the live copy's digest."""
-    events = mixed_events(3000, articles=20, moderation=True)
-    await produce(producer, settings.topic, events)
-    await eventually(lambda: applied_through(db, len(events)), what="the log applied")
-    before = digest(await snapshot(db))
+    before = await applied_log(settings, producer, db, 3000)
     copy, _ = await prepare_build(admin, settings.pg_schema, "threads", VERSIONS["threads"])
     loader = Worker(loader_settings(settings.worker(), copy, "threads", 500))
     await loader.start()
     try:
         for _ in range(100):
-            if await applied_through_copy(admin, copy, len(events)):
+            if await applied_through_copy(admin, copy, 3000):
                 break
             await loader.step()
         else:
@@ -166,8 +169,6 @@ async def test_a_rebuild_stopped_between_its_phases_resumes_and_finishes(
     finally:
         await loader.stop()
     if stopped == "midway through the indexes":
-        for table in SWAPPED:
-            await admin.execute(f'alter table "{copy}".{table} set logged')
         for _, statement in reader_index_statements("threads")[:2]:
             await admin.execute(f'set search_path to "{copy}"; {statement}; reset search_path')
 
