@@ -29,6 +29,7 @@ import httpx
 from bench.produce import append
 from bench.stack import bench_settings
 from bench.workload import mixed_events
+from projections.bulk_load import LOAD_BATCH
 from projections.rebuild import Progress, rebuild
 from projections.store import migrate
 from threadlog.settings import ENVIRONMENT, Settings
@@ -159,7 +160,8 @@ async def run(count: int, mixed: bool) -> dict[str, float]:
     )
     print(
         f"conditions: {os.cpu_count()} cores, {platform.python_implementation()}"
-        f" {platform.python_version()}, batch {settings.worker_max_batch}, 12 partitions,"
+        f" {platform.python_version()}, batches of {settings.worker_max_batch:,} (live worker) and"
+        f" {LOAD_BATCH:,} (rebuild), 12 partitions,"
         f" {'mixed events' if mixed else 'CommentPosted'} over {ARTICLES} articles per chunk;"
         " Kafka, PostgreSQL, the live worker, the query service and the rebuild on one machine"
     )
