@@ -1,8 +1,10 @@
 """Blue/green rebuilds: a fresh copy of a projection built from the log beside the live one.
 
 The copy is built in its own schema (`<schema>_<projection>_build`) under its own offsets and
-applied ids, by a standalone reader while the group's worker keeps the live copy current. When
-the copy has (almost) caught up, the switch runs in ONE transaction:
+applied ids, by a standalone reader while the group's worker keeps the live copy current. It is
+loaded in bulk (without the readers' indexes, in large batches: `projections.bulk_load`); once
+it has (almost) caught up, it is finished (indexed, analyzed) while the live copy keeps serving,
+catches up again, and the switch runs in ONE transaction:
 
 1. `lock projection_offsets in exclusive mode` pauses the live worker between two batches (its
    batch transaction starts by locking its offset rows), so the live offsets stop moving;
@@ -22,12 +24,12 @@ rows, and the switch either committed whole or not at all.
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import asyncpg
-import msgspec
 import structlog
 
+from projections.bulk_load import LOAD_BATCH, Finished, finish, loader_settings, strip_for_load
 from projections.registry import BOOKKEEPING, TABLES, VERSIONS
 from projections.sql_rows import Conn
 from projections.store import migrate, migrate_operations
@@ -67,6 +69,8 @@ class SwitchReport:
     """Log offsets the copy read past: its records, and the transaction markers between them."""
     build_s: float
     resumed: bool
+    finished: Finished
+    """What finishing the loaded copy cost: its readers' indexes, ANALYZE."""
 
 
 def build_schema(schema: str, projection: str) -> str:
@@ -110,6 +114,7 @@ async def prepare_build(conn: Conn, schema: str, name: str, version: int) -> tup
     await conn.execute(f'drop schema if exists "{copy}" cascade')
     await conn.execute(f'drop schema if exists "{retired_schema(schema, name)}" cascade')
     await migrate(conn, copy, {name: version})
+    await strip_for_load(conn, copy, name)
     await conn.execute(
         f'insert into "{schema}".projection_builds (projection, version, schema_name)'
         " values ($1, $2, $3) on conflict (projection) do update set version = $2,"
@@ -200,12 +205,14 @@ async def rebuild(
     on_progress: Callable[[Progress], None] = lambda _: None,
     switch_within: int = 1000,
     lock_timeout_ms: int = 500,
+    load_batch: int = LOAD_BATCH,
 ) -> SwitchReport:
     """Build `name` afresh from the start of the log and switch to it; resumable at any point.
 
     `conn` is a connection of its own (search_path irrelevant); the build reads with a
-    standalone worker on the copy's schema. The switch is tried once the copy is within
-    `switch_within` records of the live copy.
+    standalone worker on the copy's schema, `load_batch` records per transaction. The copy is
+    finished once within `switch_within` records of the live copy, and the switch is tried when
+    it is there again.
     """
     if name not in VERSIONS:
         raise RebuildRefused(f"unknown projection {name!r}; known: {', '.join(sorted(VERSIONS))}")
@@ -217,9 +224,7 @@ async def rebuild(
     started = time.monotonic()
     copy, resumed = await prepare_build(conn, schema, name, version)
     log.info("rebuild", projection=name, version=version, copy=copy, resumed=resumed)
-    builder = Worker(
-        msgspec.structs.replace(settings, pg_schema=copy, projections=(name,), standalone=True)
-    )
+    builder = Worker(loader_settings(settings, copy, name, load_batch))
     await builder.start()
     try:
         consumer = builder.consumer
@@ -228,6 +233,7 @@ async def rebuild(
         first_end = sum((await consumer.end_offsets(partitions)).values())
         window = (time.monotonic(), first)
         rate, attempts = 0.0, 0
+        finished: Finished | None = None
         while True:
             ends = await consumer.end_offsets(partitions)
             done = sum((await _offsets(conn, copy, name, settings.topic)).values())
@@ -239,11 +245,13 @@ async def rebuild(
             # Near the live copy AND near the log's end as it was at the start: a live copy with
             # no offsets yet (a new projection) must not be replaced by a copy still empty.
             if lag <= switch_within and done >= first_end - switch_within:
-                if attempts == 0:
-                    # Fresh tables have no statistics: the first reads after the switch would be
-                    # planned blind (a sort of a whole author history instead of an index walk).
-                    for table in TABLES[name]:
-                        await conn.execute(f'analyze "{copy}".{table}')
+                if finished is None:
+                    # Before the switch's transaction, so the switch still takes milliseconds;
+                    # the live copy moves on meanwhile, and the copy catches up again after.
+                    log.info("loaded; finishing the copy", copy=copy, records=done)
+                    finished = await finish(conn, copy, name)
+                    log.info("finished", copy=copy, **asdict(finished))
+                    continue
                 attempts += 1
                 try:
                     readers_ms, worker_ms = await switch(
@@ -279,6 +287,7 @@ async def rebuild(
                     sum(applied.values()),
                     time.monotonic() - started,
                     resumed,
+                    finished,
                 )
             await builder.step()
     finally:

@@ -53,29 +53,14 @@ alter table comments add column if not exists pinned boolean not null default fa
 -- Room on each page, so the update of a parent's reply count stays a heap-only tuple update.
 alter table comments set (fillfactor = 90);
 
--- A thread's first page, oldest or newest first: top-level comments in time order.
-create index if not exists comments_top_level
-    on comments (article_id, posted_at, comment_id) where parent_id is null;
--- ... and by score, featured first (sort=top).
-create index if not exists comments_top_level_by_score
-    on comments (article_id, featured desc, score desc, posted_at, comment_id)
-    where parent_id is null;
--- ... and the few pinned ones, which lead every sort.
-create index if not exists comments_top_level_pinned
-    on comments (article_id, posted_at, comment_id) where parent_id is null and pinned;
--- Walking down the tree a page of replies at a time.
-drop index if exists comments_replies;
+-- Walking down the tree a page of replies at a time; the worker reads through it too (the
+-- replies stored before their parent), so a rebuild keeps it while it loads.
 create index if not exists comments_replies_in_order
     on comments (article_id, parent_id, posted_at, comment_id) where parent_id is not null;
--- Author timelines, newest first.
+-- Author timelines, newest first; the worker reads through it too (the comments a ban may
+-- sweep), so a rebuild keeps it while it loads.
 create index if not exists comments_by_author
     on comments (author_id, posted_at desc, article_id desc, comment_id desc);
--- Permalinks by comment id alone.
-create index if not exists comments_by_id on comments (comment_id);
--- The moderation queue.
-create index if not exists comments_to_moderate
-    on comments (flag_count desc, posted_at, article_id, comment_id)
-    where status = 'pending' or (flag_count > 0 and status = 'visible' and not approved);
 
 create table if not exists flags (
     article_id text not null,
@@ -113,6 +98,7 @@ create table if not exists bans (
     reason       text,
     moderator_id text not null
 );
+-- The worker loads an author's bans with every post of theirs, and rewrites them on a ban.
 create index if not exists bans_by_author on bans (author_id);
 
 -- What became of each event: GET /v1/events/{id}.
@@ -159,3 +145,27 @@ begin
         alter table applied_events alter column applied_at set default clock_timestamp();
     end if;
 end $$;
+
+-- readers' indexes ------------------------------------------------------------------------------
+-- Indexes only the query service reads. A rebuild loads its copy without them and builds them
+-- after the load, one sort each, instead of maintaining them row by row (projections/bulk_load.py).
+-- Only `create index if not exists` and `drop index if exists` statements below this line.
+
+-- A thread's first page, oldest or newest first: top-level comments in time order.
+create index if not exists comments_top_level
+    on comments (article_id, posted_at, comment_id) where parent_id is null;
+-- ... and by score, featured first (sort=top).
+create index if not exists comments_top_level_by_score
+    on comments (article_id, featured desc, score desc, posted_at, comment_id)
+    where parent_id is null;
+-- ... and the few pinned ones, which lead every sort.
+create index if not exists comments_top_level_pinned
+    on comments (article_id, posted_at, comment_id) where parent_id is null and pinned;
+-- Replies used to be walked by this one; comments_replies_in_order replaced it.
+drop index if exists comments_replies;
+-- Permalinks by comment id alone.
+create index if not exists comments_by_id on comments (comment_id);
+-- The moderation queue.
+create index if not exists comments_to_moderate
+    on comments (flag_count desc, posted_at, article_id, comment_id)
+    where status = 'pending' or (flag_count > 0 and status = 'visible' and not approved);

@@ -27,6 +27,21 @@ from threadlog.settings import ENVIRONMENT, Settings
 
 LIVE = "art-live"
 
+REBUILD_IN_SMALL_BATCHES = """
+import asyncio, sys
+import asyncpg
+from projections.rebuild import rebuild
+from threadlog.settings import from_env
+
+async def main() -> None:
+    settings = from_env()
+    conn = await asyncpg.connect(settings.database_url)
+    await rebuild(settings.worker(), conn, "threads", load_batch=int(sys.argv[1]))
+
+asyncio.run(main())
+"""
+"""A rebuild as its own process, as `threadlog rebuild` runs, loading argv[1] records a batch."""
+
 
 def environment(settings: Settings, **extra: str) -> dict[str, str]:
     """The process environment that points a `threadlog` subprocess at the test's servers."""
@@ -38,8 +53,13 @@ def environment(settings: Settings, **extra: str) -> dict[str, str]:
 
 def start(settings: Settings, *args: str, **extra: str) -> subprocess.Popen[bytes]:
     """`threadlog ARGS` as its own process on the test's servers, its output discarded."""
+    return python(settings, "-m", "threadlog", *args, **extra)
+
+
+def python(settings: Settings, *args: str, **extra: str) -> subprocess.Popen[bytes]:
+    """`python ARGS` as its own process on the test's servers, its output discarded."""
     return subprocess.Popen(
-        [sys.executable, "-m", "threadlog", *args],
+        [sys.executable, *args],
         env=environment(settings, **extra),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -174,8 +194,8 @@ async def test_a_rebuild_under_a_stream_switches_without_a_failed_or_missing_rea
 async def test_a_rebuild_killed_with_sigkill_resumes_and_ends_with_the_same_digest(
     settings: Settings, worker: Worker, producer: AIOKafkaProducer, db: asyncpg.Connection[Any]
 ) -> None:
-    """`threadlog rebuild` killed with SIGKILL mid-build, then run again, resumes the copy it
-    had built (it does not start over) and switches to rows with the live copy's digest."""
+    """A rebuild process killed with SIGKILL mid-load, then run again, resumes the copy it had
+    loaded (it does not start over) and switches to rows with the live copy's digest."""
     events = mixed_events(12_000, articles=40)
     await produce(producer, settings.topic, events)
     await eventually(lambda: applied_through(db, len(events)), what="the log applied")
@@ -192,7 +212,9 @@ async def test_a_rebuild_killed_with_sigkill_resumes_and_ends_with_the_same_dige
         except asyncpg.UndefinedTableError:
             return 0
 
-    process = start(settings, "rebuild", "threads", THREADLOG_WORKER_MAX_BATCH="200")
+    # `threadlog rebuild` loads 20,000 records per transaction: a process of its own loading
+    # 200 at a time lets the kill land between two of its batches.
+    process = python(settings, "-c", REBUILD_IN_SMALL_BATCHES, "200")
     try:
 
         async def midway() -> bool:
