@@ -135,6 +135,7 @@ class Worker:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._in_flight: dict[int, int] = {}
+        self._ahead: asyncio.Task[_Polled | None] | None = None
         """Partition -> records read and not yet applied (the lag gauge counts them)."""
 
     async def start(self) -> None:
@@ -177,6 +178,12 @@ class Worker:
     async def stop(self) -> None:
         """Leave the group and close connections; an unfinished batch is simply read again."""
         self._stopping.set()
+        if self._ahead is not None:
+            # Read, never applied: the records are read again from the stored offsets.
+            self._ahead.cancel()
+            with suppress(asyncio.CancelledError, Exception):
+                await self._ahead
+            self._ahead = None
         if self._consumer is not None:
             await self._consumer.stop()
         if self._producer is not None:
@@ -262,8 +269,19 @@ class Worker:
         return self._consumer
 
     async def step(self) -> int:
-        """Poll once and apply what came; return how many events were applied."""
-        polled = await self._poll()
+        """Poll once and apply what came; return how many events were applied.
+
+        While catching up (the poll came full), the next poll is read and decoded while
+        PostgreSQL writes this one (`_ahead`). At the log's end it is not: reading ahead would
+        hold the few records there are now while more arrive, and the next poll takes everything
+        that arrived meanwhile in one batch. Order and exactly-once do not change: batches apply
+        one at a time in the order read, and a batch read ahead of a rebalance is checked
+        against the stored offsets like any other.
+        """
+        ahead, self._ahead = self._ahead, None
+        polled = await ahead if ahead is not None else await self._poll()
+        if polled is not None and len(polled.records) >= self.settings.max_batch:
+            self._ahead = asyncio.create_task(self._poll(), name="threadlog-worker-read-ahead")
         applied = await self._apply_polled(polled) if polled is not None else 0
         await self._measure_lag()
         return applied
@@ -301,65 +319,19 @@ class Worker:
                 self.stats.lag[tp.partition] = max(behind, 0)
 
     async def run(self) -> None:
-        """Poll and apply until `request_stop`; while catching up (a full batch came), read
-        and decode the next batch while PostgreSQL writes this one.
-
-        The reader runs at most two batches ahead (one queued, one being decoded). Order and
-        exactly-once are those of `step`: batches apply one at a time in the order read, and a
-        batch read ahead of a rebalance is checked against the stored offsets like any other.
-        """
-        queue: asyncio.Queue[_Polled | None] = asyncio.Queue(maxsize=1)
-
-        async def read() -> None:
-            while not self._stopping.is_set():
-                polled = await self._poll()
-                await queue.put(polled)
-                if polled is None or len(polled.records) < self.settings.max_batch:
-                    # At the log's end, reading ahead would hold the few records there are now
-                    # while more arrive: wait until this batch is applied, and the next poll
-                    # takes everything that arrived meanwhile, in one batch.
-                    await queue.join()
-
-        reader = asyncio.create_task(read(), name="threadlog-worker-reader")
+        """Poll and apply until `request_stop`."""
         window_start, window_applied = time.monotonic(), 0
-        try:
-            while not self._stopping.is_set():
-                taken, polled = await self._next(queue, reader)
-                if not taken:
-                    break
-                try:
-                    applied = await self._apply_polled(polled) if polled is not None else 0
-                finally:
-                    queue.task_done()
-                await self._measure_lag()
-                window_applied += applied
-                elapsed = time.monotonic() - window_start
-                if elapsed >= 5:
-                    log.info(
-                        "applying",
-                        applied=window_applied,
-                        per_second=round(window_applied / elapsed),
-                        total=self.stats.applied_total,
-                    )
-                    window_start, window_applied = time.monotonic(), 0
-        finally:
-            reader.cancel()
-            with suppress(asyncio.CancelledError):
-                await reader
-
-    async def _next(
-        self, queue: "asyncio.Queue[_Polled | None]", reader: "asyncio.Task[None]"
-    ) -> "tuple[bool, _Polled | None]":
-        """The reader's next poll, (True, batch or None for an empty poll); (False, None) once
-        the reader stopped. Its failure (Kafka, a dead letter it could not send) is the
-        worker's, as it was when one task did both."""
-        get = asyncio.ensure_future(queue.get())
-        await asyncio.wait({get, reader}, return_when=asyncio.FIRST_COMPLETED)
-        if get.done():
-            return True, get.result()
-        get.cancel()
-        reader.result()  # raises what stopped the reader
-        return False, None  # the reader returns only once stopping
+        while not self._stopping.is_set():
+            window_applied += await self.step()
+            elapsed = time.monotonic() - window_start
+            if elapsed >= 5:
+                log.info(
+                    "applying",
+                    applied=window_applied,
+                    per_second=round(window_applied / elapsed),
+                    total=self.stats.applied_total,
+                )
+                window_start, window_applied = time.monotonic(), 0
 
     async def process(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> int:
         """Decode one poll's records, park the undecodable ones, apply the rest; return applied."""
