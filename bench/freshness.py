@@ -13,7 +13,7 @@ from bench.stack import Stack
 
 
 async def freshness(
-    stack: Stack, rate: int, seconds: int, article: str = "fresh"
+    stack: Stack, rate: int, seconds: int, article: str = "fresh", *, own_process: bool = True
 ) -> dict[str, Any]:
     """Post at a steady `rate`; one watcher reads the thread (newest first, 50 a page, the next
     page only while a page is all new) every 5 ms, in a process of its own, and notes when each
@@ -61,15 +61,19 @@ async def freshness(
             headers={"Authorization": f"Bearer {stack.key}"},
         )
         # The watcher reads from a process of its own: in this one, a thousand posts a second
-        # kept its reads waiting on the event loop, and the wait counted as staleness.
+        # kept its reads waiting on the event loop, and the wait counted as staleness. The soak
+        # runs a window every 10 s, and they overlap when the system lags: a process each piled
+        # up (27 at once, load average 21), so there it reads in this process.
+        url, expected = f"{base_q}/v1/articles/{article}/thread", rate * seconds
         context = multiprocessing.get_context("spawn")
         stop, results = context.Event(), context.Queue()
-        watcher = context.Process(
-            target=_watch_process,
-            args=(f"{base_q}/v1/articles/{article}/thread", rate * seconds, stop, results),
-            daemon=True,
-        )
-        watcher.start()
+        watcher = None
+        if own_process:
+            watcher = context.Process(
+                target=_watch_process, args=(url, expected, stop, results), daemon=True
+            )
+            watcher.start()
+        inline = None if own_process else asyncio.create_task(_watch(url, expected, stop))
         tasks = []
         started = time.perf_counter()
         for n in range(rate * seconds):
@@ -77,12 +81,16 @@ async def freshness(
             tasks.append(asyncio.create_task(one(n)))
         await asyncio.gather(*tasks)
         try:
-            served = await asyncio.to_thread(results.get, True, 90)
+            if inline is not None:
+                served = await asyncio.wait_for(inline, 90)
+            else:
+                served = await asyncio.to_thread(results.get, True, 90)
         finally:
             stop.set()
-            watcher.join(10)
-            if watcher.is_alive():
-                watcher.kill()
+            if watcher is not None:
+                watcher.join(10)
+                if watcher.is_alive():
+                    watcher.kill()
     delays = [(served[c] - at) * 1000 for c, at in acknowledged.items()]
     q = statistics.quantiles(delays, n=100)
     applied = await _applied_at(stack, list(event_ids.values()))

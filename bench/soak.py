@@ -109,7 +109,7 @@ async def _window(stack: Stack, rate: int, article: str, record: dict[str, Any])
     """One window's posts and their freshness, into `record` once the last post is served; a
     window whose posts were refused (ingest's 503 while Kafka is slow) records why instead."""
     try:
-        fresh = await freshness(stack, rate, WINDOW_S, article)
+        fresh = await freshness(stack, rate, WINDOW_S, article, own_process=False)
     except httpx.HTTPStatusError as error:
         record["failed"] = f"{error.response.status_code} {error.response.text[:240]}"
     except httpx.RequestError as error:
