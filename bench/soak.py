@@ -14,7 +14,9 @@ Asserts nothing.
 
 import argparse
 import asyncio
+import itertools
 import json
+import multiprocessing
 import os
 import random
 import sys
@@ -39,14 +41,22 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 class Readers:
     """First-page reads of the threads posted so far, at a fixed rate (open loop: a slow answer
-    does not slow the next request), their latencies kept until the window ends."""
+    does not slow the next request), their latencies kept until the window ends.
 
-    def __init__(self, base: str, rate: float) -> None:
-        self.base, self.rate = base, rate
-        self.articles: list[str] = []
+    They run in a process of their own: in the soak's process they shared one core with the
+    posting client and its watcher, and measured that process's queue (reads at p50 5-9 s while
+    the query service answered first pages in 10 ms). A window's threads become readable when
+    it ends, so the process knows them from the clock alone."""
+
+    def __init__(self, base: str, rate: float, started: float) -> None:
+        self.base, self.rate, self.started = base, rate, started
         self.latencies_ms: list[float] = []
         self.errors = 0
         self._rng = random.Random(15)
+
+    def _article(self) -> str | None:
+        ended = int((time.time() - self.started) // WINDOW_S)
+        return f"soak-{self._rng.randrange(ended)}" if ended > 0 else None
 
     async def _one(self, client: httpx.AsyncClient, article: str) -> None:
         started = time.perf_counter()
@@ -60,24 +70,26 @@ class Readers:
         else:
             self.errors += 1
 
-    async def run(self) -> None:
-        """Read until cancelled."""
+    async def _report(self, results: "multiprocessing.Queue[dict[str, Any]]") -> None:
+        for k in itertools.count():
+            await asyncio.sleep(max(0.0, self.started + (k + 1) * WINDOW_S - time.time()))
+            results.put(self.take())
+
+    async def run(self, results: "multiprocessing.Queue[dict[str, Any]]") -> None:
+        """Read until the process is stopped, putting each window's figures as it ends."""
         limits = httpx.Limits(max_connections=32)
+        reporting = asyncio.create_task(self._report(results))
         async with httpx.AsyncClient(base_url=self.base, timeout=30, limits=limits) as client:
             tasks: set[asyncio.Task[None]] = set()
-            started, n = time.perf_counter(), 0
-            try:
-                while True:
-                    n += 1
-                    await asyncio.sleep(max(0.0, started + n / self.rate - time.perf_counter()))
-                    if self.articles:
-                        article = self._rng.choice(self.articles)
-                        task = asyncio.create_task(self._one(client, article))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
-            finally:
-                for task in tasks:
-                    task.cancel()
+            n = 0
+            while not reporting.done():
+                n += 1
+                await asyncio.sleep(max(0.0, self.started + n / self.rate - time.time()))
+                article = self._article()
+                if article is not None:
+                    task = asyncio.create_task(self._one(client, article))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
 
     def take(self) -> dict[str, Any]:
         """The window's reads, then start the next window afresh."""
@@ -86,6 +98,12 @@ class Readers:
         figures |= {"read_p50_ms": p50, "read_p99_ms": p99}
         self.latencies_ms, self.errors = [], 0
         return figures
+
+
+def _read_process(
+    base: str, rate: float, started: float, results: "multiprocessing.Queue[dict[str, Any]]"
+) -> None:
+    asyncio.run(Readers(base, rate, started).run(results))
 
 
 async def _lag(client: httpx.AsyncClient, url: str) -> int | None:
@@ -144,14 +162,15 @@ def _summary(windows: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-async def _soak(stack: Stack, minutes: float, rate: int, readers: Readers) -> list[dict[str, Any]]:
+async def _soak(
+    stack: Stack, minutes: float, rate: int, started: float, reads: "multiprocessing.Queue[Any]"
+) -> list[dict[str, Any]]:
     """Windows start every 10 s on the clock, whether or not the last one's posts are all served
     yet: the posting rate stays steady, and a slow window shows as its own freshness. A window's
     row holds the samples taken as it ends (RSS, lag, the reads it saw)."""
     metrics = f"http://127.0.0.1:{stack.settings.worker_metrics_port}/metrics"
     windows: list[dict[str, Any]] = []
     running: list[asyncio.Task[None]] = []
-    started = time.perf_counter()
     try:
         async with httpx.AsyncClient(timeout=5) as client:
             for k in range(max(1, round(minutes * 60 / WINDOW_S))):
@@ -159,13 +178,12 @@ async def _soak(stack: Stack, minutes: float, rate: int, readers: Readers) -> li
                 record: dict[str, Any] = {"window": k}
                 windows.append(record)
                 running.append(asyncio.create_task(_window(stack, rate, article, record)))
-                await asyncio.sleep(max(0.0, started + (k + 1) * WINDOW_S - time.perf_counter()))
-                readers.articles.append(article)
+                await asyncio.sleep(max(0.0, started + (k + 1) * WINDOW_S - time.time()))
                 record |= {
-                    "t_s": round(time.perf_counter() - started, 1),
+                    "t_s": round(time.time() - started, 1),
                     "lag_records": await _lag(client, metrics),
                     "rss_mb": _rss(stack),
-                } | readers.take()
+                } | await asyncio.to_thread(reads.get, True, WINDOW_S)
                 print(json.dumps({k: v for k, v in windows[-1].items() if k != "rss_mb"}))
             await asyncio.gather(*running)
     finally:
@@ -198,22 +216,28 @@ async def run(minutes: float = 30, rate: int = 1000, read_rate: float = 100) -> 
             "max_inflight_requests": INFLIGHT,
             "how": "one CommentPosted per POST, a window of 10 s on its own article starting"
             " every 10 s; freshness by bench/freshness.py (one watcher per window,"
-            " newest first, every 5 ms); readers read first pages of earlier windows' threads;"
+            " newest first, every 5 ms); readers, in a process of their own, read first pages of"
+            " earlier windows' threads;"
             " RSS (client: this process alone) and the worker's lag sampled every 10 s",
         },
         "conditions": await conditions(settings),
     }
-    readers = Readers(settings.query_url, read_rate)
-    reading: asyncio.Task[None] | None = None
+    context = multiprocessing.get_context("spawn")
+    reads: multiprocessing.Queue[dict[str, Any]] = context.Queue()
+    reading = None
     try:
         stack.start("worker", "ingest", "query")
         result["rss_mb"] = {"start": _rss(stack)}
-        reading = asyncio.create_task(readers.run())
-        result["windows"] = await _soak(stack, minutes, rate, readers)
+        started = time.time()
+        reading = context.Process(
+            target=_read_process, args=(settings.query_url, read_rate, started, reads), daemon=True
+        )
+        reading.start()
+        result["windows"] = await _soak(stack, minutes, rate, started, reads)
         result["rss_mb"]["end"] = _rss(stack)
     finally:
         if reading is not None:
-            reading.cancel()
+            reading.kill()
         stack.stop()
         await stack.drop()
     result["summary"] = _summary(result["windows"])
