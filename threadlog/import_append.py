@@ -1,0 +1,109 @@
+"""Appending an import's events: in chunks of articles, minus what the log has applied already.
+
+Events the threads projection applied (its `applied_events`) are left out, so a second run,
+or a run after a kill halfway, appends only what is missing. Events appended but not applied
+yet (the worker behind) are appended again; the projection applies an id once, so nothing
+doubles in the threads, only in the log.
+"""
+
+import asyncio
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
+
+from events import Envelope, encode_record
+from projections.sql_rows import Conn
+from services.ingest.atomic_append import MAX_GROUP_RECORDS, AppendFailed, AtomicAppender
+from services.ingest.record_size import Record
+from threadlog.settings import Settings
+
+if TYPE_CHECKING:
+    from threadlog.import_run import ArticleSummary, ImportReport
+
+CHUNK_EVENTS: Final = 5_000
+"""Events looked up and appended together: one query and one transaction per chunk."""
+PROJECTION: Final = "threads"
+"""The projection whose applied ids say what is imported: the one threads are served from."""
+
+
+class ImportStopped(Exception):
+    """Appending stopped; the message says what was appended and what not."""
+
+
+async def connected(appender: AtomicAppender, settings: Settings, timeout_s: float = 30) -> None:
+    """Wait until the appender's producer is connected and the topic exists."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            # The appender offers no event for its connection (it retries on its own): polled.
+            while not appender.connected:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+            partitions = await appender.any_producer().partitions_for(settings.topic)
+    except TimeoutError:
+        raise ImportStopped(
+            f"Kafka at {settings.kafka_bootstrap_servers} did not answer within {timeout_s:g} s;"
+            " is it running? Nothing was appended"
+        ) from None
+    if not partitions:
+        raise ImportStopped(f"topic {settings.topic} does not exist; run `threadlog init`")
+
+
+async def already_applied(conn: Conn, schema: str, event_ids: Sequence[str]) -> set[str]:
+    """Which of `event_ids` the threads projection has applied."""
+    rows = await conn.fetch(
+        f'select event_id from "{schema}".applied_events'
+        " where projection = $1 and event_id = any($2::text[])",
+        PROJECTION,
+        list(event_ids),
+    )
+    return {row["event_id"] for row in rows}
+
+
+class Appending:
+    """Collects articles' envelopes and appends them a chunk at a time, in order."""
+
+    def __init__(
+        self, appender: AtomicAppender, conn: Conn, schema: str, report: "ImportReport"
+    ) -> None:
+        self._appender = appender
+        self._conn = conn
+        self._schema = schema
+        self._report = report
+        self._pending: list[tuple[ArticleSummary, list[Envelope]]] = []
+        self._count = 0
+
+    async def add(self, summary: "ArticleSummary", envelopes: list[Envelope]) -> None:
+        """Queue one article's envelopes; append the chunk once it is full."""
+        if not envelopes:
+            return
+        self._pending.append((summary, envelopes))
+        self._count += len(envelopes)
+        if self._count >= CHUNK_EVENTS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        """Append what is queued, minus what is applied already; ImportStopped on a failure."""
+        pending, self._pending, self._count = self._pending, [], 0
+        if not pending:
+            return
+        applied = await already_applied(
+            self._conn, self._schema, [e.id for _, envelopes in pending for e in envelopes]
+        )
+        records: list[Record] = []
+        for summary, envelopes in pending:
+            fresh = [e for e in envelopes if e.id not in applied]
+            summary.already_imported += len(envelopes) - len(fresh)
+            self._report.already_imported += len(envelopes) - len(fresh)
+            records.extend(encode_record(envelope) for envelope in fresh)
+        # Each part in order, one at a time: an article split over two parts keeps its order,
+        # and a refused part stops the import before anything after it is appended.
+        for start in range(0, len(records), MAX_GROUP_RECORDS):
+            part = records[start : start + MAX_GROUP_RECORDS]
+            try:
+                await self._appender.append(part)
+            except AppendFailed as error:
+                raise ImportStopped(
+                    f"Kafka did not take a batch ({error}): {self._report.events_appended:,}"
+                    " events were appended before it, none after. Run the same command again"
+                    " to finish; events already applied are skipped"
+                ) from error
+            self._report.events_appended += len(part)
+            self._report.batches += 1
