@@ -54,9 +54,9 @@ def test_dry_run_reports_each_article_problems_and_totals(tmp_path: Path) -> Non
     print_report(report, options, as_json=False, out=out)
     assert out.getvalue().splitlines() == [
         "a -> disqus-a: 2 comments, 0 tombstones; skipped: empty_body 1",
-        "    [a] comment 2: empty_body: no visible text; not imported",
         "    [a] comment 3: orphan: replies to gone, which is not in this article;"
         " imported as a top-level comment",
+        "    [a] comment 2: empty_body: no visible text; not imported",
         "b -> disqus-b: 0 comments, 0 tombstones; skipped: article_deleted 1",
         "would import: 1 articles, 2 comments, 0 tombstones (of 4 comments read)",
         "skipped: article_deleted 1, empty_body 1",
