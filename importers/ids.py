@@ -16,6 +16,8 @@ from events.fields import ID_PATTERN
 MAX_ID: Final = 128
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _ID = re.compile(ID_PATTERN)
+_AUTHORS_KEPT: Final = 100_000
+"""Most author ids remembered at once (a few MiB); past it the memory starts afresh."""
 SITE_PATTERN: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 """`--site NAME`: it goes into article and author ids, so it is kept short and safe."""
 
@@ -47,6 +49,8 @@ class IdMaker:
         self._site = site
         self._article_prefix = f"{format_}-{site}:" if site else f"{format_}-"
         self._author_prefix = f"{site}\x00" if site else ""
+        self._authors: dict[str, str] = {}
+        """Author ids already derived: authors comment many times, and an HMAC costs µs."""
         self.anonymous = f"{format_}-anonymous"
         """The one author id of every comment whose source tells no authors apart."""
         self.deleted = f"{format_}-deleted"
@@ -60,8 +64,14 @@ class IdMaker:
         """`<format>-` + the first 32 hex digits of HMAC-SHA256(secret, [site NUL] key)."""
         if key is None:
             return self.anonymous
+        known = self._authors.get(key)
+        if known is not None:
+            return known
         digest = hmac.new(self._secret, (self._author_prefix + key).encode(), hashlib.sha256)
-        return f"{self.format}-{digest.hexdigest()[:32]}"
+        if len(self._authors) >= _AUTHORS_KEPT:
+            self._authors.clear()
+        found = self._authors[key] = f"{self.format}-{digest.hexdigest()[:32]}"
+        return found
 
     def event_id(self, article_id: str, comment_id: str, kind: str) -> str:
         """`imp:<format>:<article>:<comment>:<kind>` (comment empty for an article's own

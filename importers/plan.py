@@ -127,8 +127,8 @@ class Planner:
                 plan,
                 "article",
                 "unknown_article",
-                "comments name an article the"
-                " file does not describe; imported with its key as its title",
+                "comments name an article the file does not describe;"
+                " imported with its key as its title",
             )
         taken = self._article_ids.setdefault(plan.article_id, spilled.key)
         if taken != spilled.key:
@@ -136,8 +136,8 @@ class Planner:
                 plan,
                 "article",
                 "article_id_reused",
-                f"{plan.article_id} is also the"
-                f" article of {taken!r} (--map?): their comments share one thread",
+                f"{plan.article_id} is also the article of {taken!r} (--map?):"
+                " their comments share one thread",
             )
         nodes = self._nodes(plan, spilled.comments, skipped)
         roots = self._link(plan, nodes)
@@ -179,12 +179,14 @@ class Planner:
             parent_id = node.comment.parent_id
             parent = nodes.get(parent_id) if parent_id is not None else None
             if parent_id is not None and (parent is None or parent is node):
+                missing = (
+                    "itself" if parent is node else f"{parent_id}, which is not in this article"
+                )
                 self._problem(
                     plan,
                     f"comment {node.comment.id}",
                     "orphan",
-                    f"replies to {parent_id}, which is not in this article;"
-                    " imported as a top-level comment",
+                    f"replies to {missing}; imported as a top-level comment",
                 )
             if parent is None or parent is node:
                 roots.append(node)
@@ -192,8 +194,9 @@ class Planner:
                 node.parent = parent
                 parent.children.append(node)
         reached = {id(n) for n in _post_order(roots)}
-        # What no root reaches hangs in a loop of parents: cut each loop at its earliest comment.
-        for node in sorted(nodes.values(), key=lambda n: n.seq):
+        # What no root reaches hangs in a loop of parents: cut each loop at its first comment in
+        # the file (nodes keep the file's order).
+        for node in nodes.values():
             if id(node) in reached:
                 continue
             loop_head = node
