@@ -27,7 +27,7 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.sql_rows import Conn, Staged, insert_rows, unnest_arrays
+from projections.sql_rows import Conn, Staged, unnest_arrays
 from projections.threads.columns import (
     ARTICLES,
     BANS,
@@ -268,13 +268,14 @@ def _vote_row(key: tuple[str, str, str], vote: int) -> tuple[object, ...]:
 async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
     """`dead_lettered` outcomes, over no outcome or an earlier `dead_lettered` one only: what an
     event of the same id did stands (`projections.threads.parked`)."""
-    await insert_rows(
-        conn,
+    staged = Staged()
+    staged.add(
         EVENT_OUTCOMES.name,
         EVENT_OUTCOMES.written,
         [EVENT_OUTCOMES.values(o) for o in outcomes],
         f"{EVENT_OUTCOMES.upsert} where event_outcomes.outcome = '{DEAD_LETTERED}'",
     )
+    await staged.write(conn)
 
 
 async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
