@@ -27,6 +27,11 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     (bans, the edit window) use `accepted_at`, so a producer's clock cannot decide them and a
     replay, reading the same record, decides the same."""
 
+    importedfrom: str | None = None
+    """The format this event was imported from (the CloudEvents extension `importedfrom`, one
+    of `events.imported.IMPORT_SOURCES`), on imported history only; None for a live event. It
+    stays in the record, so every replay decides an imported event as imported."""
+
     @property
     def accepted_at(self) -> datetime:
         """The time the rules go by: ingest's `recordedtime`, or `time` for records written
