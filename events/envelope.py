@@ -35,7 +35,13 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def accepted_at(self) -> datetime:
         """The time the rules go by: ingest's `recordedtime`, or `time` for records written
-        before ingest recorded it (deterministic either way: both are in the record)."""
+        before ingest recorded it (deterministic either way: both are in the record).
+
+        Imported history goes by `time`, when the source accepted it: a ban the source
+        recorded in 2012 covers from 2012, and a live edit of a comment from 2012 is outside
+        the edit window, whenever the import ran."""
+        if self.importedfrom is not None:
+            return self.time
         return self.recordedtime or self.time
 
     @property
