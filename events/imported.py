@@ -6,9 +6,12 @@ event by the source's history, not by today's holds and windows (projections/thr
 Only a key with the `import` scope may post it (services/auth/scopes.py). Pure.
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Final, Literal, get_args
 
-from events.catalog import CommentPosted
+import msgspec
+
+from events.catalog import CommentPosted, Event
 from events.problems import Problem
 
 if TYPE_CHECKING:
@@ -19,24 +22,31 @@ ImportSource = Literal["disqus", "wordpress", "isso", "remark42", "commento", "t
 
 IMPORT_SOURCES: Final[tuple[str, ...]] = get_args(ImportSource)
 
-IMPORT_ONLY_FIELDS: Final = {CommentPosted: ("held", "score")}
+IMPORT_ONLY_FIELDS: Final[Mapping[type[Event], tuple[str, ...]]] = {
+    CommentPosted: ("held", "score"),
+}
 """Data fields that describe a source's history (a comment it held, votes it counted without
-voters): valid only on an imported event. A live producer holds a comment by the rules and
-counts votes by `CommentVoted`."""
+voters): valid only on an imported event, and optional, their default meaning "live". A live
+producer holds a comment by the rules and counts votes with `CommentVoted`."""
+
+_DEFAULTS: Final = {
+    cls: {f.name: f.default for f in msgspec.structs.fields(cls) if f.name in names}
+    for cls, names in IMPORT_ONLY_FIELDS.items()
+}
 
 
 def import_only_problems(index: int, envelope: "Envelope") -> list[Problem]:
     """One problem per import-only field an unmarked event sets (none when it is marked)."""
-    if envelope.importedfrom is not None:
+    defaults = _DEFAULTS.get(type(envelope.data))
+    if defaults is None or envelope.importedfrom is not None:
         return []
-    data = envelope.data
-    if not isinstance(data, CommentPosted):
-        return []
-    found = []
-    if data.held:
-        found.append(Problem(index, "data.held", "Only an imported event may arrive held"))
-    if data.score is not None:
-        found.append(
-            Problem(index, "data.score", "Only an imported event may carry a counted score")
+    return [
+        Problem(
+            index,
+            f"data.{name}",
+            f"Only imported history (an event with `importedfrom`) may set `{name}`; leave it"
+            " out of a live event",
         )
-    return found
+        for name, default in defaults.items()
+        if getattr(envelope.data, name) != default
+    ]
