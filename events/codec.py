@@ -21,7 +21,7 @@ from events.catalog import (
 from events.envelope import Envelope
 from events.event_checks import domain_problems, time_problem
 from events.fields import URI_REFERENCE_PATTERN, Id, LoggedSource, Source, Timestamp
-from events.imported import ImportSource, import_only_problems
+from events.imported import IMPORT_SOURCES, ImportSource, import_only_problems
 from events.limits import Limits
 from events.problems import (
     InvalidEvents,
@@ -249,6 +249,12 @@ def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, byt
     if envelope.recordedtime is not None:
         headers.append(("ce_recordedtime", envelope.recordedtime.isoformat().encode()))
     if envelope.importedfrom is not None:
+        if envelope.importedfrom not in IMPORT_SOURCES:
+            # Every reader would park such a record: refuse to write it (a bug of the caller).
+            raise ValueError(
+                f"importedfrom must be one of {', '.join(IMPORT_SOURCES)},"
+                f" got {envelope.importedfrom!r}"
+            )
         headers.append(("ce_importedfrom", envelope.importedfrom.encode()))
     return envelope.key.encode(), _encoder.encode(envelope.data), headers
 

@@ -4,6 +4,7 @@ only imported history may carry (`held`, `score`). Pure: the codec, the scopes, 
 import json
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from events import (
@@ -149,3 +150,10 @@ def test_a_marked_event_needs_import_whatever_its_type() -> None:
     ]
     assert missing_event_scopes({"admin"}, types, marked) == []
     assert missing_event_scopes({"produce"}, ["CommentPosted"]) == []
+
+
+def test_a_record_with_an_unknown_mark_is_never_written() -> None:
+    """`encode_record` refuses a mark no reader would accept, rather than write poison."""
+    envelope = msgspec.structs.replace(decode_one(posted()), importedfrom="myspace")
+    with pytest.raises(ValueError, match="importedfrom must be one of disqus"):
+        encode_record(envelope)
