@@ -249,7 +249,8 @@ def _count_deltas(
 
     for key in state.dirty_comments:
         c, before = state.comments[key], loaded.status.get(key)
-        add(key, 0, 0)
+        # A comment new in this batch starts from the score its source counted (imported).
+        add(key, 2, 0 if key in loaded.counts else c.imported_score)
         if c.parent_id is not None:
             add((c.article_id, c.parent_id), 0, (c.status in SHOWN) - (before in SHOWN))
         per_article[c.article_id] += (c.status == VISIBLE) - (before == VISIBLE)
