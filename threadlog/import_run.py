@@ -129,7 +129,13 @@ async def _append_all(
     settings: Settings, options: ImportOptions, spill: Spill, report: ImportReport
 ) -> None:
     limits = settings.ingest().limits
-    conn = await asyncpg.connect(settings.database_url, timeout=settings.db_timeout_s)
+    try:
+        conn = await asyncpg.connect(settings.database_url, timeout=settings.db_timeout_s)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        raise ImportStopped(
+            f"PostgreSQL did not answer ({error!r}); is it running, and is DATABASE_URL right?"
+            " Nothing was appended"
+        ) from error
     identity = claim(settings.topic, f"import-{socket.gethostname()}")
     appender = AtomicAppender(
         LogSettings(

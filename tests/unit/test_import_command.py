@@ -127,3 +127,11 @@ def test_progress_bar_draws_nothing_when_not_a_terminal() -> None:
     bar.update(1, 2, force=True)
     bar.close()
     assert stream.getvalue() == ""
+
+
+def test_no_database_stops_with_nothing_appended(tmp_path: Path) -> None:
+    """Without PostgreSQL (the secret, the applied ids) the import stops, saying so."""
+    report, _ = run(write(tmp_path, ITEMS), dry_run=False)
+    assert report.failed is not None
+    assert report.failed.startswith("PostgreSQL did not answer")
+    assert report.events_appended == 0
