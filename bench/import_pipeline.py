@@ -7,13 +7,15 @@ format's parser, so the figure is the pipeline's own: spill, plan, validation, a
 runs `threadlog import` on it in this process against a fresh topic and schema, and times it
 from the first line read to the last batch acknowledged. Comments are in a random file order
 (replies before their parents), a fifth of them replies, with 400-character bodies. Prints the
-figures with their conditions; asserts nothing. Drops its topic and schema at the end.
+figures with their conditions, and the importer's CPU time (its own and its planning
+workers'): on a shared machine the wall clock says more about the neighbours. Asserts nothing. Drops its topic and schema at the end.
 """
 
 import argparse
 import asyncio
 import io
 import json
+import os
 import random
 import resource
 import time
@@ -60,6 +62,12 @@ def items(comments: int, per_article: int, seed: int = 16) -> Iterator[SourceIte
         yield from thread
 
 
+def _cpu_s() -> float:
+    """CPU seconds of this process and of its children that ended (the planning workers)."""
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
+
+
 async def _prepare(settings: Settings) -> None:
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
@@ -83,7 +91,9 @@ async def _drop(settings: Settings) -> None:
         await admin.close()
 
 
-async def run(comments: int, per_article: int, dry_run: bool) -> dict[str, object]:
+async def run(
+    comments: int, per_article: int, dry_run: bool, workers: int | None = None
+) -> dict[str, object]:
     """Run the benchmark, print and return its figures and conditions."""
     settings = bench_settings("import")
     with TemporaryDirectory(prefix="threadlog-bench-import-") as folder:
@@ -93,14 +103,15 @@ async def run(comments: int, per_article: int, dry_run: bool) -> dict[str, objec
         await _prepare(settings)
         try:
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), _cpu_s()
             report = await run_import(
                 settings,
-                ImportOptions(format="disqus", path=path, dry_run=dry_run),
+                ImportOptions(format="disqus", path=path, dry_run=dry_run, workers=workers),
                 readers=import_items.READERS,
                 progress=io.StringIO(),
             )
             elapsed = time.perf_counter() - started
+            cpu = _cpu_s() - cpu_started
             peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         finally:
             await _drop(settings)
@@ -109,10 +120,16 @@ async def run(comments: int, per_article: int, dry_run: bool) -> dict[str, objec
         "file_mb": round(size_mb, 1),
         "seconds": round(elapsed, 2),
         "comments_per_s": round(report.comments_read / elapsed),
+        "importer_cpu_s": round(cpu, 2),
+        "comments_per_importer_cpu_s": round(report.comments_read / cpu),
         "events_appended": report.events_appended,
         "peak_rss_mb": round(peak_mb, 1),
         "rss_before_mb": round(rss_before, 1),
+        "worker_peak_rss_mb": round(
+            resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1
+        ),
         "dry_run": dry_run,
+        "workers": workers,
         "failed": report.failed,
         "conditions": await conditions(settings),
     }
@@ -126,8 +143,9 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--per-article", type=int, default=100)
     parser.add_argument("--dry-run", action="store_true", help="plan and validate, append nothing")
+    parser.add_argument("--workers", type=int, help="planning processes (default: the command's)")
     args = parser.parse_args()
-    asyncio.run(run(args.comments, args.per_article, args.dry_run))
+    asyncio.run(run(args.comments, args.per_article, args.dry_run, args.workers))
 
 
 if __name__ == "__main__":

@@ -32,6 +32,7 @@ BY: Final = "import"
 _TITLE_CHARS: Final = 500
 _NAME_CHARS: Final = 200
 _URL_CHARS: Final = 2048
+_NAMES_KEPT: Final = 100_000
 
 Fate = Literal["post", "hold", "tombstone", "skip"]
 
@@ -91,8 +92,7 @@ class Planner:
         self.limits = limits
         self.latest = now + timedelta(seconds=limits.max_future_s)
         self.article_map = article_map or {}
-        self._article_ids: dict[str, str] = {}
-        """Article id -> the source key that took it, to report two keys mapped to one id."""
+        self._names: dict[str, str | None] = {}
 
     def _usable(self, time: datetime | None) -> datetime | None:
         if time is None:
@@ -130,18 +130,9 @@ class Planner:
                 "comments name an article the file does not describe;"
                 " imported with its key as its title",
             )
-        taken = self._article_ids.setdefault(plan.article_id, spilled.key)
-        if taken != spilled.key:
-            self._problem(
-                plan,
-                "article",
-                "article_id_reused",
-                f"{plan.article_id} is also the article of {taken!r} (--map?):"
-                " their comments share one thread",
-            )
         nodes = self._nodes(plan, spilled.comments, skipped)
-        roots = self._link(plan, nodes)
-        for node in _post_order(roots):
+        roots, order = self._link(plan, nodes)
+        for node in order:
             self._decide(plan, node, skipped)
         self._emit(plan, article, roots)
         plan.skipped = {reason: n for reason, n in sorted(skipped.items())}
@@ -172,8 +163,9 @@ class Planner:
             )
         return nodes
 
-    def _link(self, plan: ArticlePlan, nodes: dict[str, _Node]) -> list[_Node]:
-        """Attach replies to parents; orphans (parent missing, or in a loop) become top-level."""
+    def _link(self, plan: ArticlePlan, nodes: dict[str, _Node]) -> tuple[list[_Node], list[_Node]]:
+        """Attach replies to parents; orphans (parent missing, or in a loop) become top-level.
+        The roots, and every node after its replies."""
         roots: list[_Node] = []
         for node in nodes.values():
             parent_id = node.comment.parent_id
@@ -193,7 +185,10 @@ class Planner:
             else:
                 node.parent = parent
                 parent.children.append(node)
-        reached = {id(n) for n in _post_order(roots)}
+        order = _replies_first(roots)
+        if len(order) == len(nodes):
+            return roots, order
+        reached = {id(n) for n in order}
         # What no root reaches hangs in a loop of parents: cut each loop at its first comment in
         # the file (nodes keep the file's order).
         for node in nodes.values():
@@ -204,14 +199,14 @@ class Planner:
             loop_head.parent.children.remove(loop_head)
             loop_head.parent = None
             roots.append(loop_head)
-            reached.update(id(n) for n in _post_order([loop_head]))
+            reached.update(id(n) for n in _replies_first([loop_head]))
             self._problem(
                 plan,
                 f"comment {node.comment.id}",
                 "orphan",
                 "its replies lead back to it (a loop of parents); imported as a top-level comment",
             )
-        return roots
+        return roots, _replies_first(roots)
 
     def _decide(self, plan: ArticlePlan, node: _Node, skipped: Counter[str]) -> None:
         """What becomes of one comment, its replies already decided."""
@@ -317,7 +312,7 @@ class Planner:
             data = {"author_id": self.ids.deleted, "body": PLACEHOLDER}
         else:
             data = {"author_id": self.ids.author_id(comment.author_key), "body": node.body}
-            name = clean_line(comment.author_name, _NAME_CHARS)
+            name = self._name(comment.author_name)
             if name is not None:
                 data["author_name"] = name
             if node.fate == "hold":
@@ -343,6 +338,16 @@ class Planner:
         if comment.pinned:
             yield self._event(article_id, node.id, "pinned", "CommentPinned", time, moderator_id=BY)
 
+    def _name(self, name: str | None) -> str | None:
+        """The name shown, cleaned once per name: authors comment many times."""
+        if name is None:
+            return None
+        if name not in self._names:
+            if len(self._names) >= _NAMES_KEPT:
+                self._names.clear()
+            self._names[name] = clean_line(name, _NAME_CHARS)
+        return self._names[name]
+
     def _event(
         self, article_id: str, comment: str, kind: str, type_: str, time: datetime, **data: Any
     ) -> PlannedEvent:
@@ -352,16 +357,17 @@ class Planner:
         return PlannedEvent(self.ids.event_id(article_id, comment, kind), type_, time, data)
 
 
-def _post_order(roots: list[_Node]) -> Iterator[_Node]:
-    """Every node under `roots`, each after all of its replies (iterative: threads run deep)."""
-    stack: list[tuple[_Node, bool]] = [(root, False) for root in reversed(roots)]
+def _replies_first(roots: list[_Node]) -> list[_Node]:
+    """Every node under `roots`, each after all of its replies: a pre-order walk (iterative:
+    threads run deep), reversed."""
+    order: list[_Node] = []
+    stack = list(roots)
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            yield node
-        else:
-            stack.append((node, True))
-            stack.extend((child, False) for child in reversed(node.children))
+        node = stack.pop()
+        order.append(node)
+        stack.extend(node.children)
+    order.reverse()
+    return order
 
 
 def plan_items(items: Iterable[SourceItem], planner: Planner) -> Iterator[ArticlePlan]:

@@ -47,7 +47,9 @@ class Spill:
 
     def __init__(self, directory: Path | None = None) -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="threadlog-import-", dir=directory)
-        self._db = sqlite3.connect(Path(self._dir.name) / "spill.sqlite", isolation_level=None)
+        self.path = Path(self._dir.name) / "spill.sqlite"
+        """The file: other processes read it with SpillReader once `fill` returned."""
+        self._db = sqlite3.connect(self.path, isolation_level=None)
         # A scratch file: nothing to recover after a crash, so no journal and no fsync.
         self._db.executescript(
             f"pragma journal_mode = off; pragma synchronous = off;"
@@ -123,28 +125,50 @@ class Spill:
         ).fetchall()
         return [_problem.decode(item) for (item,) in rows]
 
-    def by_article(self) -> Iterator[Spilled]:
-        """Each article with its comments and problems: first those the file yielded, in its
+    def article_keys(self) -> list[tuple[str, int]]:
+        """Every article's key and count of comments: first those the file yielded, in its
         order, then those only comments (or problems) named, by key."""
-        named = self._db.execute("select key from articles order by seq").fetchall()
-        unnamed = self._db.execute(
-            "select distinct article_key from comments"
-            " where article_key not in (select key from articles) order by article_key"
-        ).fetchall()
-        for (key,) in [*named, *unnamed]:
-            yield self._article_items(key)
+        counts = dict(
+            self._db.execute("select article_key, count(*) from comments group by article_key")
+        )
+        named = [key for (key,) in self._db.execute("select key from articles order by seq")]
+        unnamed = sorted(counts.keys() - set(named))
+        return [(key, counts.get(key, 0)) for key in [*named, *unnamed]]
 
-    def _article_items(self, key: str) -> Spilled:
-        row = self._db.execute("select item from articles where key = ?", (key,)).fetchone()
-        comments = self._db.execute(
-            "select item from comments where article_key = ? order by seq", (key,)
-        )
-        problems = self._db.execute(
-            "select item from problems where article_key = ? order by seq", (key,)
-        )
-        return Spilled(
-            key,
-            _article.decode(row[0]) if row else None,
-            [_comment.decode(item) for (item,) in comments],
-            [_problem.decode(item) for (item,) in problems],
-        )
+    def article(self, key: str) -> Spilled:
+        """One article's items."""
+        return article_items(self._db, key)
+
+    def by_article(self) -> Iterator[Spilled]:
+        """Each article with its comments and problems, in the order of `article_keys`."""
+        for key, _ in self.article_keys():
+            yield article_items(self._db, key)
+
+
+class SpillReader:
+    """A filled spill read from another process (the planning workers), read-only."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        self._db.execute(f"pragma cache_size = -{_CACHE_KIB // 4}")
+
+    def article(self, key: str) -> Spilled:
+        """One article's items."""
+        return article_items(self._db, key)
+
+    def close(self) -> None:
+        """Close the connection (the file is the Spill's to delete)."""
+        self._db.close()
+
+
+def article_items(db: sqlite3.Connection, key: str) -> Spilled:
+    """One article's items from a spill's database."""
+    row = db.execute("select item from articles where key = ?", (key,)).fetchone()
+    comments = db.execute("select item from comments where article_key = ? order by seq", (key,))
+    problems = db.execute("select item from problems where article_key = ? order by seq", (key,))
+    return Spilled(
+        key,
+        _article.decode(row[0]) if row else None,
+        [_comment.decode(item) for (item,) in comments],
+        [_problem.decode(item) for (item,) in problems],
+    )

@@ -1,8 +1,9 @@
 """A tiny export format for tests and the bench: SourceItems as JSON lines.
 
 Each line is `{"article": {...}}`, `{"comment": {...}}` or `{"problem": {...}}` with the fields
-of importers/source.py. Registered for a test as `{"items": "tests.import_items:read"}`, it
-drives the import pipeline without any real format's reader.
+of importers/source.py. Registered for a test in place of a real format (READERS: as `disqus`,
+since `importedfrom` names a format the log knows), it drives the import pipeline without any
+real format's reader.
 """
 
 from collections.abc import Iterable, Iterator
@@ -12,7 +13,7 @@ import msgspec
 
 from importers.source import SourceArticle, SourceComment, SourceItem, SourceProblem
 
-READERS = {"items": "tests.import_items:read"}
+READERS = {"disqus": "tests.import_items:read"}
 
 
 class _Line(msgspec.Struct, omit_defaults=True):

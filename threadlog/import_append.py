@@ -10,7 +10,6 @@ import asyncio
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-from events import Envelope, encode_record
 from projections.sql_rows import Conn
 from services.ingest.atomic_append import MAX_GROUP_RECORDS, AppendFailed, AtomicAppender
 from services.ingest.record_size import Record
@@ -67,15 +66,17 @@ class Appending:
         self._conn = conn
         self._schema = schema
         self._report = report
-        self._pending: list[tuple[ArticleSummary, list[Envelope]]] = []
+        self._pending: list[tuple[ArticleSummary, list[str], list[Record]]] = []
         self._count = 0
 
-    async def add(self, summary: "ArticleSummary", envelopes: list[Envelope]) -> None:
-        """Queue one article's envelopes; append the chunk once it is full."""
-        if not envelopes:
+    async def add(
+        self, summary: "ArticleSummary", event_ids: list[str], records: list[Record]
+    ) -> None:
+        """Queue one article's records (and their event ids); append the chunk once full."""
+        if not records:
             return
-        self._pending.append((summary, envelopes))
-        self._count += len(envelopes)
+        self._pending.append((summary, event_ids, records))
+        self._count += len(records)
         if self._count >= CHUNK_EVENTS:
             await self.flush()
 
@@ -85,14 +86,14 @@ class Appending:
         if not pending:
             return
         applied = await already_applied(
-            self._conn, self._schema, [e.id for _, envelopes in pending for e in envelopes]
+            self._conn, self._schema, [i for _, ids, _ in pending for i in ids]
         )
         records: list[Record] = []
-        for summary, envelopes in pending:
-            fresh = [e for e in envelopes if e.id not in applied]
-            summary.already_imported += len(envelopes) - len(fresh)
-            self._report.already_imported += len(envelopes) - len(fresh)
-            records.extend(encode_record(envelope) for envelope in fresh)
+        for summary, ids, article_records in pending:
+            fresh = [r for i, r in zip(ids, article_records, strict=True) if i not in applied]
+            summary.already_imported += len(ids) - len(fresh)
+            self._report.already_imported += len(ids) - len(fresh)
+            records.extend(fresh)
         # Each part in order, one at a time: an article split over two parts keeps its order,
         # and a refused part stops the import before anything after it is appended.
         for start in range(0, len(records), MAX_GROUP_RECORDS):

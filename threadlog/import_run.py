@@ -9,25 +9,27 @@ projection already applied are looked up and left out, so a second run, or a run
 kill halfway, appends only what is missing, and says how much it found already imported.
 """
 
+import asyncio
+import multiprocessing
+import os
 import socket
 import sys
-from collections import Counter
-from collections.abc import Mapping
+from collections import Counter, deque
+from collections.abc import AsyncGenerator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Final, TextIO
 
 import asyncpg
 import msgspec
 
-from events import Envelope, InvalidEvents
-from importers.envelopes import validated
+from importers.batches import PlanConfig, PlannedArticle, plan_batch, planned_article, warm_up
 from importers.formats import READERS, reader_for
-from importers.ids import IdMaker
-from importers.plan import ArticlePlan, Planner
 from importers.source import SourceProblem
-from importers.spill import Spill, Spilled
+from importers.spill import Spill
 from services.ingest.atomic_append import AtomicAppender
 from services.ingest.producer_identity import claim
 from services.ingest.producers import LogSettings
@@ -35,6 +37,14 @@ from threadlog import installation_secret
 from threadlog.import_append import Appending, ImportStopped, connected
 from threadlog.progress import ProgressBar
 from threadlog.settings import Settings
+
+BATCH_COMMENTS: Final = 2_000
+"""Comments per batch of articles planned together (by one worker process)."""
+AHEAD: Final = 4
+"""Batches planned ahead of the one being appended: the workers keep busy meanwhile."""
+PARALLEL_FROM: Final = 20_000
+"""Comments from which planning is spread over processes by default: below, the copying of
+records between processes costs more than it saves."""
 
 
 class ArticleSummary(msgspec.Struct, kw_only=True):
@@ -60,6 +70,8 @@ class ImportReport:
     already_imported: int = 0
     batches: int = 0
     """Transactions committed so far (a test cancels the import after some)."""
+    article_ids: dict[str, str] = field(default_factory=dict)
+    """Article id -> the source key that took it first, to report two keys mapped to one."""
     fatal: SourceProblem | None = None
     failed: str | None = None
     """Why the import stopped before its end, with what was appended and what not."""
@@ -86,6 +98,9 @@ class ImportOptions:
     article_map: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = False
     site: str | None = None
+    workers: int | None = None
+    """Processes planning articles; None: none for a small file, else one per core, up to 4.
+    0 plans in the command's own process."""
 
 
 async def run_import(
@@ -100,7 +115,6 @@ async def run_import(
     come before anything is read. `report` may be passed in to watch it while this runs."""
     report = report if report is not None else ImportReport()
     read = reader_for(options.format, dict(readers))
-    limits = settings.ingest().limits
     with Spill() as spill:
         bar = ProgressBar(f"reading {options.path.name}", progress)
         spill.fill(read(options.path), on_comment=bar.update)
@@ -108,27 +122,108 @@ async def run_import(
         report.comments_read = spill.comments
         report.problems.extend(spill.general_problems())
         report.fatal = spill.fatal
-        if options.dry_run:
-            # Author ids are never shown by a dry run: any secret derives the same counts.
-            ids = IdMaker(options.format, b"dry-run" * 5, options.site)
-            planner = Planner(ids, limits, datetime.now(UTC), options.article_map)
-            for article in spill.by_article():
-                _add(report, *_planned(planner, article, options.format))
-            return report
-        if report.fatal is not None:
-            report.failed = "the file could not be read to its end; nothing was appended"
-            return report
+        pool = start_pool(_workers(options, spill)) if report.fatal is None else None
         try:
-            await _append_all(settings, options, spill, report)
+            if options.dry_run:
+                # Author ids are never shown by a dry run: any secret derives the same counts.
+                config = _config(settings, options, b"dry-run" * 5)
+                async with aclosing(_planned(spill, config, pool)) as batches:
+                    async for _, articles in batches:
+                        for article in articles:
+                            _add(report, article)
+            elif report.fatal is not None:
+                report.failed = "the file could not be read to its end; nothing was appended"
+            else:
+                await _append_all(settings, options, spill, report, progress, pool)
         except ImportStopped as error:
             report.failed = str(error)
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     return report
 
 
+def _config(settings: Settings, options: ImportOptions, secret: bytes) -> PlanConfig:
+    return PlanConfig(
+        format=options.format,
+        secret=secret,
+        site=options.site,
+        limits=settings.ingest().limits,
+        now=datetime.now(UTC),
+        article_map=dict(options.article_map),
+    )
+
+
+def _workers(options: ImportOptions, spill: Spill) -> int:
+    if options.workers is not None:
+        return options.workers
+    return 0 if spill.comments < PARALLEL_FROM else min(4, os.cpu_count() or 1)
+
+
+def start_pool(workers: int) -> ProcessPoolExecutor | None:
+    """`workers` planning processes, forked now: before the command opens any connection or
+    starts any thread, so that no child inherits one in use, and without the second or so a
+    fresh interpreter takes to import everything. None for no workers."""
+    if workers == 0:
+        return None
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    for job in [pool.submit(warm_up) for _ in range(workers)]:
+        job.result()
+    return pool
+
+
+async def _planned(
+    spill: Spill, config: PlanConfig, pool: ProcessPoolExecutor | None
+) -> AsyncGenerator[tuple[int, list[PlannedArticle]]]:
+    """Every article planned, in the spill's order, a batch at a time with its count of
+    comments read; by the pool's processes, a few batches ahead of the caller."""
+    batches = _batches(spill.article_keys())
+    if pool is None:
+        planner = config.planner()
+        for keys, comments in batches:
+            yield comments, [planned_article(planner, spill.article(key)) for key in keys]
+        return
+    loop = asyncio.get_running_loop()
+    path = str(spill.path)
+    ahead: deque[tuple[int, asyncio.Future[list[PlannedArticle]]]] = deque()
+    try:
+        for keys, comments in batches:
+            ahead.append((comments, loop.run_in_executor(pool, plan_batch, config, path, keys)))
+            if len(ahead) > AHEAD:
+                comments_done, future = ahead.popleft()
+                yield comments_done, await future
+        while ahead:
+            comments_done, future = ahead.popleft()
+            yield comments_done, await future
+    finally:
+        for _, future in ahead:
+            future.cancel()
+
+
+def _batches(keys: list[tuple[str, int]]) -> list[tuple[list[str], int]]:
+    """Article keys in batches of about BATCH_COMMENTS comments, in order."""
+    batches: list[tuple[list[str], int]] = []
+    current: list[str] = []
+    count = 0
+    for key, comments in keys:
+        current.append(key)
+        count += comments
+        if count >= BATCH_COMMENTS:
+            batches.append((current, count))
+            current, count = [], 0
+    if current:
+        batches.append((current, count))
+    return batches
+
+
 async def _append_all(
-    settings: Settings, options: ImportOptions, spill: Spill, report: ImportReport
+    settings: Settings,
+    options: ImportOptions,
+    spill: Spill,
+    report: ImportReport,
+    progress: TextIO,
+    pool: ProcessPoolExecutor | None,
 ) -> None:
-    limits = settings.ingest().limits
     try:
         conn = await asyncpg.connect(settings.database_url, timeout=settings.db_timeout_s)
     except (OSError, TimeoutError, asyncpg.PostgresError) as error:
@@ -149,16 +244,16 @@ async def _append_all(
         secret = await installation_secret.secret(conn, settings.pg_schema)
         appender.start()
         await connected(appender, settings)
-        ids = IdMaker(options.format, secret, options.site)
-        planner = Planner(ids, limits, datetime.now(UTC), options.article_map)
         appending = Appending(appender, conn, settings.pg_schema, report)
-        bar = ProgressBar(f"importing {options.format}", sys.stderr)
+        config = _config(settings, options, secret)
+        bar = ProgressBar(f"importing {options.format}", progress)
         done = 0
-        for spilled in spill.by_article():
-            summary, envelopes = _add(report, *_planned(planner, spilled, options.format))
-            await appending.add(summary, envelopes)
-            done += len(spilled.comments)
-            bar.update(done, spill.comments)
+        async with aclosing(_planned(spill, config, pool)) as batches:
+            async for comments, articles in batches:
+                for article in articles:
+                    await appending.add(_add(report, article), article.event_ids, article.records)
+                done += comments
+                bar.update(done, spill.comments)
         await appending.flush()
         bar.close()
     finally:
@@ -167,45 +262,25 @@ async def _append_all(
         await conn.close()
 
 
-def _planned(
-    planner: Planner, spilled: Spilled, format_: str
-) -> tuple[ArticlePlan, list[Envelope]]:
-    """One article's plan and its events as ingest validates them, now."""
-    plan = planner.plan_article(spilled)
-    try:
-        return plan, validated(plan.events, format_, planner.limits, datetime.now(UTC))
-    except InvalidEvents as error:
-        _refused(plan, error)
-        return plan, []
-
-
-def _refused(plan: ArticlePlan, error: InvalidEvents) -> None:
-    """An article ingest would refuse is not imported at all: reported with ingest's words."""
-    for problem in error.problems:
-        event = plan.events[problem.index]
-        plan.problems.append(
-            SourceProblem(
-                where=f"event {event.id}",
-                code="invalid_event",
-                detail=f"{problem.field}: {problem.message}; the article is not imported",
-                article_key=plan.source,
-            )
-        )
-    plan.skipped = dict(Counter(plan.skipped) + Counter(invalid_events=plan.comments))
-    plan.comments = plan.tombstones = 0
-    plan.events = []
-
-
-def _add(
-    report: ImportReport, plan: ArticlePlan, envelopes: list[Envelope]
-) -> tuple[ArticleSummary, list[Envelope]]:
+def _add(report: ImportReport, article: PlannedArticle) -> ArticleSummary:
     summary = ArticleSummary(
-        source=plan.source,
-        article_id=plan.article_id,
-        comments=plan.comments,
-        tombstones=plan.tombstones,
-        skipped=plan.skipped,
+        source=article.source,
+        article_id=article.article_id,
+        comments=article.comments,
+        tombstones=article.tombstones,
+        skipped=article.skipped,
     )
     report.articles.append(summary)
-    report.problems.extend(plan.problems)
-    return summary, envelopes
+    report.problems.extend(article.problems)
+    taken = report.article_ids.setdefault(article.article_id, article.source)
+    if taken != article.source:
+        report.problems.append(
+            SourceProblem(
+                where="article",
+                code="article_id_reused",
+                detail=f"{article.article_id} is also the article of {taken!r} (--map?):"
+                " their comments share one thread",
+                article_key=article.source,
+            )
+        )
+    return summary

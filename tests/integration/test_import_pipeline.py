@@ -89,11 +89,11 @@ async def all_applied(settings: Settings, expected: int) -> None:
 
 
 async def imported(
-    settings: Settings, path: Path, report: ImportReport | None = None
+    settings: Settings, path: Path, report: ImportReport | None = None, workers: int = 0
 ) -> ImportReport:
     return await run_import(
         settings,
-        ImportOptions(format="disqus", path=path),
+        ImportOptions(format="disqus", path=path, workers=workers),
         report=report,
         readers=READERS,
         progress=io.StringIO(),
@@ -170,7 +170,8 @@ async def test_a_kill_halfway_then_a_rerun_completes_and_doubles_nothing(
     expected = planned_event_count(items)
 
     report = ImportReport()
-    task = asyncio.create_task(imported(settings, path, report))
+    # Planned by worker processes, as a large file is: the kill stops them too.
+    task = asyncio.create_task(imported(settings, path, report, workers=2))
 
     async def some_batches() -> bool:
         return report.batches >= 1 or task.done()
@@ -182,7 +183,7 @@ async def test_a_kill_halfway_then_a_rerun_completes_and_doubles_nothing(
     assert 0 < report.events_appended < expected
     await all_applied(settings, report.events_appended)
 
-    rerun = await imported(settings, path)
+    rerun = await imported(settings, path, workers=2)
     assert rerun.failed is None
     assert rerun.already_imported >= report.events_appended
     assert rerun.events_appended + rerun.already_imported == expected
