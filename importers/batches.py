@@ -39,14 +39,22 @@ class PlanConfig(msgspec.Struct, frozen=True, kw_only=True):
         return Planner(ids, self.limits, self.now, self.article_map)
 
 
-class PlannedArticle(msgspec.Struct, kw_only=True):
-    """One article, planned, validated and encoded."""
+class ArticleSummary(msgspec.Struct, kw_only=True):
+    """What the import says of one article (`--json` prints it)."""
 
     source: str
     article_id: str
     comments: int
     tombstones: int
     skipped: dict[str, int]
+    already_imported: int = 0
+    """Events of the article the log had applied already: left out of this run."""
+
+
+class PlannedArticle(msgspec.Struct, kw_only=True):
+    """One article, planned, validated and encoded."""
+
+    summary: ArticleSummary
     problems: list[SourceProblem]
     event_ids: list[str]
     records: list[Record]
@@ -62,11 +70,13 @@ def planned_article(planner: Planner, spilled: Spilled) -> PlannedArticle:
         _refused(plan, error)
         envelopes = []
     return PlannedArticle(
-        source=plan.source,
-        article_id=plan.article_id,
-        comments=plan.comments,
-        tombstones=plan.tombstones,
-        skipped=plan.skipped,
+        summary=ArticleSummary(
+            source=plan.source,
+            article_id=plan.article_id,
+            comments=plan.comments,
+            tombstones=plan.tombstones,
+            skipped=plan.skipped,
+        ),
         problems=plan.problems,
         event_ids=[envelope.id for envelope in envelopes],
         records=[encode_record(envelope) for envelope in envelopes],

@@ -16,7 +16,8 @@ from services.ingest.record_size import Record
 from threadlog.settings import Settings
 
 if TYPE_CHECKING:
-    from threadlog.import_run import ArticleSummary, ImportReport
+    from importers.batches import ArticleSummary
+    from threadlog.import_run import ImportReport
 
 CHUNK_EVENTS: Final = 5_000
 """Events looked up and appended together: one query and one transaction per chunk."""

@@ -15,9 +15,10 @@ from typing import TextIO
 import msgspec
 
 from importers.article_map import BadMap, read_map
+from importers.batches import ArticleSummary
 from importers.formats import READERS, UnknownFormat
 from importers.source import SourceProblem
-from threadlog.import_run import ArticleSummary, ImportOptions, ImportReport, run_import
+from threadlog.import_run import ImportOptions, ImportReport, run_import
 from threadlog.settings import Settings
 
 

@@ -24,9 +24,15 @@ from pathlib import Path
 from typing import Final, TextIO
 
 import asyncpg
-import msgspec
 
-from importers.batches import PlanConfig, PlannedArticle, plan_batch, planned_article, warm_up
+from importers.batches import (
+    ArticleSummary,
+    PlanConfig,
+    PlannedArticle,
+    plan_batch,
+    planned_article,
+    warm_up,
+)
 from importers.formats import READERS, reader_for
 from importers.source import SourceProblem
 from importers.spill import Spill
@@ -45,18 +51,6 @@ AHEAD: Final = 4
 PARALLEL_FROM: Final = 20_000
 """Comments from which planning is spread over processes by default: below, the copying of
 records between processes costs more than it saves."""
-
-
-class ArticleSummary(msgspec.Struct, kw_only=True):
-    """What `--json` prints for each article."""
-
-    source: str
-    article_id: str
-    comments: int
-    tombstones: int
-    skipped: dict[str, int]
-    already_imported: int = 0
-    """Events of the article the log had applied already: left out of this run."""
 
 
 @dataclass
@@ -263,24 +257,18 @@ async def _append_all(
 
 
 def _add(report: ImportReport, article: PlannedArticle) -> ArticleSummary:
-    summary = ArticleSummary(
-        source=article.source,
-        article_id=article.article_id,
-        comments=article.comments,
-        tombstones=article.tombstones,
-        skipped=article.skipped,
-    )
+    summary = article.summary
     report.articles.append(summary)
     report.problems.extend(article.problems)
-    taken = report.article_ids.setdefault(article.article_id, article.source)
-    if taken != article.source:
+    taken = report.article_ids.setdefault(summary.article_id, summary.source)
+    if taken != summary.source:
         report.problems.append(
             SourceProblem(
                 where="article",
                 code="article_id_reused",
-                detail=f"{article.article_id} is also the article of {taken!r} (--map?):"
+                detail=f"{summary.article_id} is also the article of {taken!r} (--map?):"
                 " their comments share one thread",
-                article_key=article.source,
+                article_key=summary.source,
             )
         )
     return summary
