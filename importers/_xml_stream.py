@@ -1,0 +1,174 @@
+"""An XML export read as a stream of its records, in bounded memory, repaired where it can be.
+
+Disqus and WordPress exports are one XML document of up to hundreds of megabytes (AVC.com's
+Disqus export: 397 MB). They are read with a pull parser fed in chunks; each record (an element
+at a given depth: a Disqus <thread> or <post>, a WordPress <item>) is handed over when it ends
+and then dropped, so memory holds one record at a time whatever the file's size.
+
+Exports carry characters XML 1.0 forbids (Disqus's hold 0x1C and 0x1F, literally or as `&#x1C;`)
+and expat refuses the whole file over one of them. They are removed from the bytes before the
+parser sees them, each reported with its line. The filter works on bytes: in UTF-8 and the
+single-byte encodings an export may declare, these bytes are never part of another character.
+"""
+
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from importers.source import SourceProblem
+
+CHUNK = 1 << 16
+"""Bytes fed to the parser at a time. The parser builds every record a chunk holds before
+they are handed over: 1 MiB chunks held some 16 MiB of records in flight, 64 KiB ones well
+under 1 MiB, at the same speed."""
+
+_INVALID_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_INVALID_REFERENCE = re.compile(
+    rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));"
+)
+# A character reference cut by the chunk's end is at most this long ("&#x0000001F;" is 12).
+_LONGEST_REFERENCE = 16
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+Piece = tuple[bytes, SourceProblem | None]
+"""Bytes for the parser, and the problem met right after them (a character removed), if any."""
+
+
+def _repaired(stream: BinaryIO) -> Iterator[list[Piece]]:
+    """The stream's bytes, a chunk at a time, without the characters XML forbids: each chunk is
+    cut where one was removed, so that its problem is reported in its place in the stream."""
+    first = stream.read(CHUNK)
+    if first.startswith(_UTF16_BOMS):
+        # Two-byte units: a zero byte is half of most characters; expat judges it alone.
+        chunk = first
+        while chunk:
+            yield [(chunk, None)]
+            chunk = stream.read(CHUNK)
+        return
+    line = 1
+    carried = b""
+    chunk = first
+    while chunk or carried:
+        data = carried + chunk
+        carried = b""
+        if chunk:
+            amp = data.rfind(b"&", len(data) - _LONGEST_REFERENCE)
+            if amp != -1 and b";" not in data[amp:]:
+                data, carried = data[:amp], data[amp:]
+        if _INVALID_BYTE.search(data) or (b"&#" in data and _INVALID_REFERENCE.search(data)):
+            yield _cut(data, line)
+        else:
+            yield [(data, None)]
+        line += data.count(b"\n")
+        chunk = stream.read(CHUNK) if chunk else b""
+
+
+def _cut(data: bytes, line: int) -> list[Piece]:
+    """`data` in pieces between the forbidden characters, each with the problem it ends on."""
+    found = [(match.start(), match.end()) for match in _INVALID_BYTE.finditer(data)]
+    found += [(match.start(), match.end()) for match in _INVALID_REFERENCE.finditer(data)]
+    found.sort()
+    pieces: list[Piece] = []
+    position = 0
+    for start, end in found:
+        line += data.count(b"\n", position, start)
+        what = data[start:end]
+        shown = what.decode("ascii") if what.startswith(b"&") else f"U+{what[0]:04X}"
+        problem = SourceProblem(
+            where=f"line {line}",
+            code="invalid_xml_char",
+            detail=f"character {shown} is not allowed in XML 1.0; removed",
+        )
+        pieces.append((data[position:start], problem))
+        position = end
+    pieces.append((data[position:], None))
+    return pieces
+
+
+def _fatal(error: ET.ParseError, at_end: bool) -> SourceProblem:
+    line, column = error.position
+    message = str(error).rsplit(": line ", 1)[0]
+    if at_end:
+        return SourceProblem(
+            where=f"line {line}",
+            code="truncated_file",
+            detail=(
+                f"the file ends inside an element ({message}, line {line} column {column}):"
+                " it was cut short. What came before was read; export the file again"
+            ),
+            fatal=True,
+        )
+    return SourceProblem(
+        where=f"line {line}",
+        code="malformed_xml",
+        detail=(
+            f"the XML is broken at line {line} column {column}: {message}. What came before"
+            " was read; repair the file (xmllint --recover shows where) or export it again"
+        ),
+        fatal=True,
+    )
+
+
+class _Walk:
+    """Where the parser is in the tree, and the records that ended in the last chunk."""
+
+    def __init__(self, depth: int) -> None:
+        self.depth = depth
+        self.level = 0
+        """How many elements are open."""
+        self.holder: ET.Element | None = None
+        """The element that holds the records (the root, or <channel>)."""
+
+    def ended(
+        self, parser: "ET.XMLPullParser[ET.Element]"
+    ) -> tuple[list[ET.Element], ET.ParseError | None]:
+        """The records the parser finished since the last call, detached from their holder so
+        that nothing keeps them once they are handled, and the error it stopped on, if any
+        (XMLPullParser raises it from read_events, after the events before it)."""
+        done: list[ET.Element] = []
+        depth = self.depth
+        try:
+            # Only "start" and "end" were asked for: each event is (name, element).
+            for event, element in cast("Iterator[tuple[str, ET.Element]]", parser.read_events()):
+                if event == "start":
+                    if self.level == depth - 1:
+                        self.holder = element
+                    self.level += 1
+                else:
+                    self.level -= 1
+                    if self.level == depth:
+                        done.append(element)
+        except ET.ParseError as error:
+            return done, error
+        if done and self.holder is not None:
+            # Records begun in this chunk but not ended stay referenced by the parser.
+            self.holder.clear()
+        return done, None
+
+
+def records(path: Path, depth: int) -> Iterator[ET.Element | SourceProblem]:
+    """Each element `depth` levels below the root (1: the root's children) once it has ended,
+    in file order, with the problems met on the way; a fatal problem ends the stream."""
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+    walk = _Walk(depth)
+    with path.open("rb") as stream:
+        for pieces in _repaired(stream):
+            for data, problem in pieces:
+                parser.feed(data)
+                done, error = walk.ended(parser)
+                yield from done
+                if error is not None:
+                    yield _fatal(error, at_end=False)
+                    return
+                if problem is not None:
+                    yield problem
+    try:
+        parser.close()
+    except ET.ParseError as error:
+        yield from walk.ended(parser)[0]
+        yield _fatal(error, at_end=True)
+        return
+    yield from walk.ended(parser)[0]
