@@ -96,45 +96,37 @@ LINES = [
     json.dumps(_comment("c8", "<p>late</p>", url=CLOSED, time="0001-01-01T00:00:00Z", user={})),
 ]
 T = datetime(2020, 3, 4, 3, 6, 7, 123456, tzinfo=UTC)
+
+
+def _by_ann(**fields: Any) -> SourceComment:
+    """A comment by the fixture's author on PAGE at T, unless said otherwise."""
+    defaults: dict[str, Any] = {"article_key": PAGE, "posted_at": T}
+    return SourceComment(author_key="github_ab12", author_name="Ann Example", **(defaults | fields))
+
+
 EXPECTED: list[SourceItem] = [
     SourceArticle(key=PAGE, url=PAGE, title="Post one"),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c1",
         parent_id="c2",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="Me too",
-        posted_at=T,
         votes=(SourceVote("google_1", True), SourceVote("github_2", False)),
     ),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c2",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="First & best\n\nSee x (https://x.org)",
-        posted_at=T,
         edited_at=datetime(2020, 3, 5, tzinfo=UTC),
         pinned=True,
     ),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c3",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="",
-        posted_at=T,
         status="deleted",
     ),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c4",
         parent_id="c3",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="orphan-to-be",
-        posted_at=T,
     ),
     SourceProblem(
         where="line 6",
@@ -147,29 +139,17 @@ EXPECTED: list[SourceItem] = [
         detail="not a Remark42 comment (Expected `str`, got `array` - at `$.user.id`); the line"
         " is skipped",
     ),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c6",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="one",
-        posted_at=T,
     ),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c6",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="two",
-        posted_at=T,
     ),
-    SourceComment(
-        article_key=PAGE,
+    _by_ann(
         id="c7",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="**typed** _markdown_",
-        posted_at=T,
         score=3,
     ),
     SourceArticle(key=CLOSED, url=CLOSED, title="Post one", closed=True),
@@ -233,11 +213,8 @@ def test_concatenated_backups_read_as_one(tmp_path: Path) -> None:
         (other, True),
         (EMPTY, False),
     ]
-    assert items[-2] == SourceComment(
+    assert items[-2] == _by_ann(
         article_key="https://other.example/",
         id="d1",
-        author_key="github_ab12",
-        author_name="Ann Example",
         body="from the other site",
-        posted_at=T,
     )
