@@ -1,9 +1,10 @@
 """An XML export read as a stream of its records, in bounded memory, repaired where it can be.
 
 Disqus and WordPress exports are one XML document of up to hundreds of megabytes (AVC.com's
-Disqus export: 397 MB). They are read with a pull parser fed in chunks; each record (an element
-at a given depth: a Disqus <thread> or <post>, a WordPress <item>) is handed over when it ends
-and then dropped, so memory holds one record at a time whatever the file's size.
+Disqus export: 397 MB), gzipped or not (Disqus sends it gzipped). They are read with a pull
+parser fed in chunks; each record (an element at a given depth: a Disqus <thread> or <post>, a
+WordPress <item>) is handed over when it ends and then dropped, so memory holds a chunk's
+records at a time whatever the file's size.
 
 Exports carry characters XML 1.0 forbids (Disqus's hold 0x1C and 0x1F, literally or as `&#x1C;`)
 and expat refuses the whole file over one of them. They are removed from the bytes before the
@@ -11,13 +12,16 @@ parser sees them, each reported with its line. The filter works on bytes: in UTF
 single-byte encodings an export may declare, these bytes are never part of another character.
 """
 
+import gzip
+import io
 import re
 import xml.etree.ElementTree as ET
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import cast
 
-from importers.source import SourceProblem
+from importers.source import SourceProblem, open_maybe_gzipped
 
 CHUNK = 1 << 16
 """Bytes fed to the parser at a time. The parser builds every record a chunk holds before
@@ -37,33 +41,38 @@ Piece = tuple[bytes, SourceProblem | None]
 """Bytes for the parser, and the problem met right after them (a character removed), if any."""
 
 
-def _repaired(stream: BinaryIO) -> Iterator[list[Piece]]:
+class _Repair:
     """The stream's bytes, a chunk at a time, without the characters XML forbids: each chunk is
     cut where one was removed, so that its problem is reported in its place in the stream."""
-    first = stream.read(CHUNK)
-    if first.startswith(_UTF16_BOMS):
-        # Two-byte units: a zero byte is half of most characters; expat judges it alone.
-        chunk = first
-        while chunk:
-            yield [(chunk, None)]
-            chunk = stream.read(CHUNK)
-        return
-    line = 1
-    carried = b""
-    chunk = first
-    while chunk or carried:
-        data = carried + chunk
+
+    def __init__(self) -> None:
+        self.line = 1
+        """The line the next chunk starts on."""
+
+    def chunks(self, stream: io.BufferedIOBase) -> Iterator[list[Piece]]:
+        first = stream.read(CHUNK)
+        if first.startswith(_UTF16_BOMS):
+            # Two-byte units: a zero byte is half of most characters; expat judges it alone.
+            chunk = first
+            while chunk:
+                yield [(chunk, None)]
+                chunk = stream.read(CHUNK)
+            return
         carried = b""
-        if chunk:
-            amp = data.rfind(b"&", len(data) - _LONGEST_REFERENCE)
-            if amp != -1 and b";" not in data[amp:]:
-                data, carried = data[:amp], data[amp:]
-        if _INVALID_BYTE.search(data) or (b"&#" in data and _INVALID_REFERENCE.search(data)):
-            yield _cut(data, line)
-        else:
-            yield [(data, None)]
-        line += data.count(b"\n")
-        chunk = stream.read(CHUNK) if chunk else b""
+        chunk = first
+        while chunk or carried:
+            data = carried + chunk
+            carried = b""
+            if chunk:
+                amp = data.rfind(b"&", len(data) - _LONGEST_REFERENCE)
+                if amp != -1 and b";" not in data[amp:]:
+                    data, carried = data[:amp], data[amp:]
+            if _INVALID_BYTE.search(data) or (b"&#" in data and _INVALID_REFERENCE.search(data)):
+                yield _cut(data, self.line)
+            else:
+                yield [(data, None)]
+            self.line += data.count(b"\n")
+            chunk = stream.read(CHUNK) if chunk else b""
 
 
 def _cut(data: bytes, line: int) -> list[Piece]:
@@ -154,17 +163,30 @@ def records(path: Path, depth: int) -> Iterator[ET.Element | SourceProblem]:
     in file order, with the problems met on the way; a fatal problem ends the stream."""
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     walk = _Walk(depth)
-    with path.open("rb") as stream:
-        for pieces in _repaired(stream):
-            for data, problem in pieces:
-                parser.feed(data)
-                done, error = walk.ended(parser)
-                yield from done
-                if error is not None:
-                    yield _fatal(error, at_end=False)
-                    return
-                if problem is not None:
-                    yield problem
+    repair = _Repair()
+    try:
+        with open_maybe_gzipped(path) as stream:
+            for pieces in repair.chunks(stream):
+                for data, problem in pieces:
+                    parser.feed(data)
+                    done, error = walk.ended(parser)
+                    yield from done
+                    if error is not None:
+                        yield _fatal(error, at_end=False)
+                        return
+                    if problem is not None:
+                        yield problem
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        # A gzip stream that stops before its end marker (EOFError) or whose bytes are damaged.
+        yield from walk.ended(parser)[0]
+        yield SourceProblem(
+            where=f"line {repair.line}",
+            code="truncated_file",
+            detail=f"the gzip stream ends or breaks near line {repair.line} ({error}): it was cut"
+            " short or is damaged. What came before was read; download the export again",
+            fatal=True,
+        )
+        return
     try:
         parser.close()
     except ET.ParseError as error:

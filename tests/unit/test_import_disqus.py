@@ -1,5 +1,6 @@
 """The Disqus XML export as importers/disqus.py reads it: what each thread and post yields."""
 
+import gzip
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -278,3 +279,16 @@ def test_memory_stays_bounded_whatever_the_size(tmp_path: Path) -> None:
     comments, growth_kib = map(int, done.stdout.split())
     assert comments == counts.posts > 50_000
     assert growth_kib < 8 * 1024, f"peak RSS grew by {growth_kib / 1024:.1f} MiB"
+
+
+def test_a_gzipped_export_reads_as_it_was_downloaded(tmp_path: Path) -> None:
+    """Disqus sends its export gzipped: it reads without unzipping, the same items as the
+    plain file; a gzip cut short ends with a fatal problem after what it held."""
+    plain = _read(tmp_path, FIXTURE)
+    packed = gzip.compress(FIXTURE.encode())
+    assert _read(tmp_path, packed) == plain
+    cut = _read(tmp_path, packed[: len(packed) * 2 // 3])
+    last = cut[-1]
+    assert isinstance(last, SourceProblem)
+    assert (last.code, last.fatal) == ("truncated_file", True)
+    assert cut[:-1] == plain[: len(cut) - 1]
