@@ -37,6 +37,18 @@ _LONGEST_REFERENCE = 16
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+class _LocalNames(dict[str, str]):
+    """ "{http://disqus.com}post" -> "post", each tag worked out once (a file has a few dozen).
+    The readers match elements by local name: namespaces vary between versions of a format."""
+
+    def __missing__(self, tag: str) -> str:
+        name = self[tag] = tag.rpartition("}")[2]
+        return name
+
+
+LOCAL_NAMES = _LocalNames()
+
+
 Piece = tuple[bytes, SourceProblem | None]
 """Bytes for the parser, and the problem met right after them (a character removed), if any."""
 

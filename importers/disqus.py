@@ -24,29 +24,25 @@ from importers._times import utc
 from importers.html_text import to_text
 from importers.source import SourceArticle, SourceComment, SourceItem, SourceProblem, Status
 
-_local_names: dict[str, str] = {}
+_DSQ_ID = "{http://disqus.com/disqus-internals}id"
 
 
-def _local(tag: str) -> str:
-    """ "{http://disqus.com}post" -> "post" (cached: a few dozen distinct tags per file)."""
-    name = _local_names.get(tag)
-    if name is None:
-        name = _local_names[tag] = tag.rpartition("}")[2]
-    return name
+_local = _xml_stream.LOCAL_NAMES
 
 
 def _dsq_id(element: ET.Element | None) -> str | None:
-    """The element's `dsq:id` attribute (any namespace: older exports vary), stripped."""
+    """The element's `dsq:id` attribute (in any namespace: older exports vary), stripped."""
     if element is None:
         return None
-    for name, value in element.attrib.items():
-        if _local(name) == "id":
-            return value.strip() or None
-    return None
+    value = element.get(_DSQ_ID)
+    if value is None:
+        value = next((v for name, v in element.attrib.items() if _local[name] == "id"), "")
+    return value.strip() or None
 
 
 def _fields(element: ET.Element) -> dict[str, ET.Element]:
-    return {_local(child.tag): child for child in element}
+    local = _local
+    return {local[child.tag]: child for child in element}
 
 
 def _text(fields: dict[str, ET.Element], name: str) -> str | None:
@@ -81,7 +77,7 @@ def _author(author: ET.Element | None) -> tuple[str | None, str | None]:
         return None, None
     username = name = None
     for child in author:
-        local = _local(child.tag)
+        local = _local[child.tag]
         if local == "username":
             username = (child.text or "").strip() or None
         elif local == "name":
@@ -139,7 +135,7 @@ def read(path: Path) -> Iterator[SourceItem]:
         if isinstance(record, SourceProblem):
             yield record
             continue
-        name = _local(record.tag)
+        name = _local[record.tag]
         if name == "post":
             yield from _comments(record)
         elif name == "thread":

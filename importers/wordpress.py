@@ -40,24 +40,17 @@ _STATUSES: dict[str, Status] = {
 }
 _NOT_COMMENTS = frozenset(("pingback", "trackback"))
 
-_local_names: dict[str, str] = {}
+_local = _xml_stream.LOCAL_NAMES
 
 
 def _fields(element: ET.Element) -> dict[str, str]:
     """Each child's local name -> its text, stripped ("{http://.../export/1.2/}post_id")."""
-    fields = {}
-    for child in element:
-        tag = child.tag
-        name = _local_names.get(tag)
-        if name is None:
-            name = _local_names[tag] = tag.rpartition("}")[2]
-        if name != "comment":
-            fields[name] = (child.text or "").strip()
-    return fields
+    local = _local
+    return {local[child.tag]: (child.text or "").strip() for child in element}
 
 
 def _comments_of(item: ET.Element) -> list[ET.Element]:
-    return [child for child in item if child.tag.endswith("}comment") or child.tag == "comment"]
+    return [child for child in item if _local[child.tag] == "comment"]
 
 
 def _posted_at(
@@ -168,5 +161,5 @@ def read(path: Path) -> Iterator[SourceItem]:
     for record in _xml_stream.records(path, depth=2):
         if isinstance(record, SourceProblem):
             yield record
-        elif record.tag == "item" or record.tag.endswith("}item"):
+        elif _local[record.tag] == "item":
             yield from _item(record)

@@ -77,6 +77,8 @@ FIXTURE = (
     # The same id twice: the reader says what the file says, the plan judges.
     + _post("7", "200", "again")
     + _post("8", "300", "x\x1cy\x1fz &#x1F; <b>ok</b>")
+    # No thread to belong to.
+    + _post("9", "", "lost")
     + "</disqus>\n"
 )
 T = datetime(2013, 2, 3, 4, 5, 6, tzinfo=UTC)
@@ -166,6 +168,9 @@ def test_every_thread_and_post_is_read_as_the_file_says(tmp_path: Path) -> None:
             detail="character &#x1F; is not allowed in XML 1.0; removed",
         ),
         _by_ann(article_key="300", id="8", body="xyz ok", posted_at=T),
+        SourceProblem(
+            where="comment 9", code="missing_id", detail="a <post> has no <thread dsq:id>; skipped"
+        ),
     ]
     assert "example.com" not in repr([i for i in items if isinstance(i, SourceComment)])
 
