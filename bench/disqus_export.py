@@ -8,13 +8,21 @@ a thousand holds a character XML forbids (0x1C or 0x1F, as real exports do). Det
 seed, and written as it is generated: memory stays small whatever the size.
 
     python -m bench.disqus_export OUT [--megabytes 400] [--seed 16]
+    python -m bench.disqus_export OUT --read     # time importers.disqus alone on OUT
+
+`--read` measures the reader alone (no plan, no log): comments/s and the process's peak RSS.
 """
 
 import argparse
 import random
+import resource
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+from importers.disqus import read
+from importers.source import SourceComment
 
 BYTES_PER_COMMENT = 870
 COMMENTS_PER_THREAD = 25
@@ -177,13 +185,33 @@ def write_export(path: Path, size: int = 400 * 1024 * 1024, seed: int = 16) -> C
     return counts
 
 
+def read_rate(path: Path) -> str:
+    """How fast importers.disqus reads `path` alone, and the peak RSS of this process."""
+    from importers.disqus import read  # only --read needs the reader
+
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    comments = sum(isinstance(item, SourceComment) for item in read(path))
+    seconds = time.perf_counter() - started
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (
+        f"importers.disqus read {path.stat().st_size / 2**20:.0f} MiB, {comments} comments in"
+        f" {seconds:.1f} s: {comments / seconds:,.0f} comments/s;"
+        f" peak RSS {rss / 1024:.0f} MiB ({(rss - rss_before) / 1024:.1f} MiB while reading)"
+    )
+
+
 def main() -> None:
-    """Write an export from the command line and print what it holds."""
+    """Write an export from the command line and print what it holds, or time its reading."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--megabytes", type=float, default=400)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument("--read", action="store_true", help="time the reader on OUT instead")
     arguments = parser.parse_args()
+    if arguments.read:
+        print(read_rate(arguments.out))
+        return
     counts = write_export(arguments.out, int(arguments.megabytes * 1024 * 1024), arguments.seed)
     print(counts)
 
