@@ -187,8 +187,6 @@ def write_export(path: Path, size: int = 400 * 1024 * 1024, seed: int = 16) -> C
 
 def read_rate(path: Path) -> str:
     """How fast importers.disqus reads `path` alone, and the peak RSS of this process."""
-    from importers.disqus import read  # only --read needs the reader
-
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     comments = sum(isinstance(item, SourceComment) for item in read(path))
