@@ -32,7 +32,8 @@ _INVALID_BYTE = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _INVALID_REFERENCE = re.compile(
     rb"&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));"
 )
-# A character reference cut by the chunk's end is at most this long ("&#x0000001F;" is 12).
+# A reference to a forbidden character cut by a chunk's end is held back for the next chunk
+# when it starts this close to the end ("&#x001F;" is 8; absurdly zero-padded ones are not).
 _LONGEST_REFERENCE = 16
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 

@@ -13,9 +13,10 @@ What is read, and what is not:
   `time`, `edit.time`, `delete`, `pin`, and `votes` (one SourceVote per voter; `score` only
   when there are no per-voter votes, as in older backups);
 - the body is `text`, the HTML Remark42 rendered and sanitised and every reader saw, turned
-  into plain text like the other HTML sources. `orig`, the Markdown as typed, is kept by
-  Remark42 unsanitised and is missing from what its own importers wrote; it is used only when
-  `text` is empty on a comment that is not deleted;
+  into plain text like the other HTML sources. `orig`, the Markdown, went through the same HTML
+  sanitiser (so it is not quite as typed: `&` is `&amp;`) and is empty in what Remark42's own
+  importers wrote; it is used, unescaped, only when `text` is empty on a live comment;
+- user names are stored HTML-escaped (`O&#39;Brien`): they are unescaped;
 - never kept: the meta's users (their e-mail addresses, Telegram ids, block status), a user's
   picture, IP hash and flags, `voted_ips`.
 """
@@ -24,6 +25,7 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 
 import msgspec
@@ -151,15 +153,18 @@ class _Reader:
                 detail=f"time {comment.time!r} is not a date; the comment has no time",
                 article_key=url,
             )
-        # orig (Markdown as typed) only stands in for a missing text: see the module's docstring.
-        body = comment.orig if not comment.text and not comment.delete else to_text(comment.text)
+        # orig stands in for a missing text (see the module's docstring), unescaped: it went
+        # through the same HTML sanitiser as text.
+        live_orig = not comment.text and not comment.delete
+        body = unescape(comment.orig) if live_orig else to_text(comment.text)
         votes = tuple(SourceVote(voter, up) for voter, up in (comment.votes or {}).items())
         yield SourceComment(
             article_key=url,
             id=comment.id,
             parent_id=comment.pid or None,
             author_key=comment.user.id or None,
-            author_name=" ".join(comment.user.name.split()) or None,
+            # Remark42 stores names HTML-escaped (store.Comment.Sanitize).
+            author_name=" ".join(unescape(comment.user.name).split()) or None,
             body=body,
             posted_at=posted_at,
             status="deleted" if comment.delete else "visible",

@@ -91,7 +91,16 @@ LINES = [
     # The same id twice; a text-less comment with only its Markdown; a score, no voters.
     json.dumps(_comment("c6", "<p>one</p>")),
     json.dumps(_comment("c6", "<p>two</p>")),
-    json.dumps(_comment("c7", "", orig="**typed** _markdown_", score=3)),
+    # Remark42 stores names HTML-escaped, and orig through its HTML sanitiser too.
+    json.dumps(
+        _comment(
+            "c7",
+            "",
+            orig="**typed** _markdown_ &amp; &lt;b&gt;",
+            score=3,
+            user={"id": "github_ab12", "name": "O&#39;Brien &amp; Co"},
+        )
+    ),
     # A page the meta closed; Go's zero time; no user at all.
     json.dumps(_comment("c8", "<p>late</p>", url=CLOSED, time="0001-01-01T00:00:00Z", user={})),
 ]
@@ -147,9 +156,13 @@ EXPECTED: list[SourceItem] = [
         id="c6",
         body="two",
     ),
-    _by_ann(
+    SourceComment(
+        article_key=PAGE,
         id="c7",
-        body="**typed** _markdown_",
+        author_key="github_ab12",
+        author_name="O'Brien & Co",
+        body="**typed** _markdown_ & <b>",
+        posted_at=T,
         score=3,
     ),
     SourceArticle(key=CLOSED, url=CLOSED, title="Post one", closed=True),
