@@ -10,7 +10,7 @@ What is read, and what is not:
   `wp:comment_status` (closed: the article is closed); items without comments are skipped;
 - a comment's `wp:comment_id`, `wp:comment_parent` (0: top level), `wp:comment_content` (HTML
   with autop's newlines: single newlines stay line breaks), `wp:comment_approved` (1 visible,
-  0 pending, spam and trash spam), `wp:comment_author`, and `wp:comment_user_id` as the author
+  0 pending, spam and trash spam), `wp:comment_author` (stored HTML-escaped: unescaped), and `wp:comment_user_id` as the author
   key (a guest, user id 0, is keyed "guest:<name>");
 - dates: `wp:comment_date_gmt` is UTC. WordPress writes `0000-00-00 00:00:00` there for some
   comments; then `wp:comment_date` (the site's local time: the WXR does not say its zone, so it
@@ -22,6 +22,7 @@ What is read, and what is not:
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime
+from html import unescape
 from pathlib import Path
 
 from importers import _xml_stream
@@ -113,7 +114,8 @@ def _comment(
         )
     parent = fields.get("comment_parent", "0")
     user_id = fields.get("comment_user_id", "0")
-    name = " ".join(fields.get("comment_author", "").split()) or None
+    # WordPress stores names HTML-escaped (_wp_specialchars on pre_comment_author_name).
+    name = " ".join(unescape(fields.get("comment_author", "")).split()) or None
     if user_id not in ("", "0"):
         author_key: str | None = user_id
     else:
