@@ -10,8 +10,8 @@ What is read, and what is not:
   `wp:comment_status` (closed: the article is closed); items without comments are skipped;
 - a comment's `wp:comment_id`, `wp:comment_parent` (0: top level), `wp:comment_content` (HTML
   with autop's newlines: single newlines stay line breaks), `wp:comment_approved` (1 visible,
-  0 pending, spam and trash spam), `wp:comment_author` (stored HTML-escaped: unescaped), and `wp:comment_user_id` as the author
-  key (a guest, user id 0, is keyed "guest:<name>");
+  0 pending, spam and trash spam), `wp:comment_author` (stored HTML-escaped: unescaped), and
+  `wp:comment_user_id` as the author key (a guest, user id 0, is keyed "guest:<name>");
 - dates: `wp:comment_date_gmt` is UTC. WordPress writes `0000-00-00 00:00:00` there for some
   comments; then `wp:comment_date` (the site's local time: the WXR does not say its zone, so it
   is read as UTC and reported) or else the post's `wp:post_date_gmt` (reported).
