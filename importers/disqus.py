@@ -17,6 +17,7 @@ What is read, and what is not:
 
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 
 from importers import _xml_stream
@@ -64,7 +65,8 @@ def _article(thread: ET.Element) -> SourceArticle | SourceProblem:
     return SourceArticle(
         key=key,
         url=_text(fields, "link"),
-        title=" ".join(title.split()) if title else None,
+        # Disqus took the title from the page's <title>, entities and all ("It&#8217;s").
+        title=" ".join(unescape(title).split()) if title else None,
         published_at=utc(_text(fields, "createdAt")),
         closed=_text(fields, "isClosed") == "true",
         deleted=_text(fields, "isDeleted") == "true",

@@ -55,7 +55,10 @@ def _post(
 FIXTURE = (
     HEAD
     + _thread("100", "https://blog.example.com/a", "Tom &amp; Jerry&#39;s  &lt;post&gt;")
-    + _thread("200", "https://blog.example.com/b", "Closed one", closed="true")
+    # Disqus keeps the page's <title> as it found it, entities and all.
+    + _thread(
+        "200", "https://blog.example.com/b", "Closed &amp;#8216;one&amp;#8217;", closed="true"
+    )
     + _thread("300", "https://blog.example.com/c", "Gone", deleted="true")
     # A reply before its parent in file order.
     + _post("2", "100", "<p>Agreed &amp; more.</p>", parent="1")
@@ -114,7 +117,7 @@ def test_every_thread_and_post_is_read_as_the_file_says(tmp_path: Path) -> None:
         SourceArticle(
             key="200",
             url="https://blog.example.com/b",
-            title="Closed one",
+            title="Closed \u2018one\u2019",
             published_at=datetime(2013, 1, 2, 3, 4, 5, tzinfo=UTC),
             closed=True,
         ),
