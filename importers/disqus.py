@@ -89,6 +89,15 @@ def _author(author: ET.Element | None) -> tuple[str | None, str | None]:
     return (f"guest:{name}" if name else None), name
 
 
+def _unnamed_post(fields: dict[str, ET.Element]) -> str:
+    """Where a post without a dsq:id is: its legacy <id>, or its date, whatever it has."""
+    for name in ("id", "createdAt"):
+        text = _text(fields, name)
+        if text:
+            return f"the post with <{name}> {text}"
+    return "a post"
+
+
 def _comments(post: ET.Element) -> Iterator[SourceComment | SourceProblem]:
     post_id = _dsq_id(post)
     fields = _fields(post)
@@ -96,7 +105,7 @@ def _comments(post: ET.Element) -> Iterator[SourceComment | SourceProblem]:
     if post_id is None or article_key is None:
         what = "dsq:id" if post_id is None else "<thread dsq:id>"
         yield SourceProblem(
-            where=f"comment {post_id}" if post_id else "post",
+            where=f"comment {post_id}" if post_id else _unnamed_post(fields),
             code="missing_id",
             detail=f"a <post> has no {what}; skipped",
             article_key=article_key,

@@ -300,3 +300,27 @@ def test_a_gzipped_export_reads_as_it_was_downloaded(tmp_path: Path) -> None:
     assert isinstance(last, SourceProblem)
     assert (last.code, last.fatal) == ("truncated_file", True)
     assert cut[:-1] == plain[: len(cut) - 1]
+
+
+def test_a_post_without_its_ids_is_reported_by_what_it_has(tmp_path: Path) -> None:
+    """A post with no dsq:id (seen in real exports) is skipped and named by its legacy <id>,
+    else its date, so that someone can find it in the file; the records around it are read."""
+    text = (
+        HEAD
+        + _thread("100", "u", "t")
+        + _post("1", "100", "before")
+        + '<post><id>123456</id><message>no id</message><thread dsq:id="100"/></post>\n'
+        + "<post><message>nothing</message><createdAt>2013-01-01T00:00:00Z</createdAt></post>\n"
+        + _post("2", "100", "after")
+        + "</disqus>\n"
+    )
+    items = _read(tmp_path, text)
+    assert [
+        (item.where, item.detail, item.article_key)
+        for item in items
+        if isinstance(item, SourceProblem)
+    ] == [
+        ("the post with <id> 123456", "a <post> has no dsq:id; skipped", "100"),
+        ("the post with <createdAt> 2013-01-01T00:00:00Z", "a <post> has no dsq:id; skipped", None),
+    ]
+    assert [item.id for item in items if isinstance(item, SourceComment)] == ["1", "2"]
