@@ -6,8 +6,9 @@ Each `<item>` (a post or a page) is handed over as it ends and then dropped
 (`http://wordpress.org/export/1.0/` to `1.2/`) read the same.
 
 What is read, and what is not:
-- an item's `wp:post_id` (the article key), `link`, `title`, `wp:post_date_gmt`,
-  `wp:comment_status` (closed: the article is closed); items without comments are skipped;
+- an item's `wp:post_id` (the article key; its `link` when it has none, reported), `link`,
+  `title`, `wp:post_date_gmt`, `wp:comment_status` (closed: the article is closed); items
+  without comments are skipped;
 - a comment's `wp:comment_id`, `wp:comment_parent` (0: top level), `wp:comment_content` (HTML
   with autop's newlines: single newlines stay line breaks), `wp:comment_approved` (1 visible,
   0 pending, spam and trash spam), `wp:comment_author` (stored HTML-escaped: unescaped), and
@@ -138,17 +139,28 @@ def _item(item: ET.Element) -> Iterator[SourceItem]:
         return
     fields = _fields(item)
     key = fields.get("post_id", "")
+    link = fields.get("link", "")
     if not key:
+        where = f"item {fields.get('title', '')!r}"
+        if not link:
+            yield SourceProblem(
+                where=where,
+                code="missing_id",
+                detail=f"an <item> with {len(comments)} comments has no wp:post_id and no link;"
+                " skipped",
+            )
+            return
+        key = link
         yield SourceProblem(
-            where=f"item {fields.get('title', '')!r}",
+            where=where,
             code="missing_id",
-            detail=f"an <item> with {len(comments)} comments has no wp:post_id; skipped",
+            detail="an <item> has no wp:post_id; keyed by its link",
+            article_key=key,
         )
-        return
     published_at = utc(fields.get("post_date_gmt"))
     yield SourceArticle(
         key=key,
-        url=fields.get("link") or None,
+        url=link or None,
         title=" ".join(fields.get("title", "").split()) or None,
         published_at=published_at,
         closed=fields.get("comment_status") == "closed",

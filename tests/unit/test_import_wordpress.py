@@ -245,3 +245,27 @@ def test_a_truncated_export_ends_with_a_fatal_problem(tmp_path: Path) -> None:
     assert isinstance(last, SourceProblem)
     assert (last.code, last.fatal) == ("truncated_file", True)
     assert last.where == f"line {text[: text.index('<wp:comment_id>14')].count(chr(10)) + 1}"
+
+
+def test_an_item_without_a_post_id_is_keyed_by_its_link(tmp_path: Path) -> None:
+    """Hand-trimmed exports (Isso's test data has one) leave out wp:post_id: the item is keyed
+    by its permalink instead, and reported; with neither, its comments are skipped, reported."""
+    no_id = _item("", "No id", _comment("1", "kept")).replace("<wp:post_id></wp:post_id>\n", "")
+    nothing = no_id.replace("<link>https://blog.example.com/?p=</link>\n", "")
+    items = _read(tmp_path, _head("1.0") + no_id + nothing + "</channel>\n</rss>\n")
+    link = "https://blog.example.com/?p="
+    assert items == [
+        SourceProblem(
+            where="item 'No id'",
+            code="missing_id",
+            detail="an <item> has no wp:post_id; keyed by its link",
+            article_key=link,
+        ),
+        SourceArticle(key=link, url=link, title="No id", published_at=POST_DATE),
+        _by_jo(article_key=link, id="1", body="kept", posted_at=POSTED),
+        SourceProblem(
+            where="item 'No id'",
+            code="missing_id",
+            detail="an <item> with 1 comments has no wp:post_id and no link; skipped",
+        ),
+    ]
