@@ -151,23 +151,30 @@ class _Walk:
         that nothing keeps them once they are handled, and the error it stopped on, if any
         (XMLPullParser raises it from read_events, after the events before it)."""
         done: list[ET.Element] = []
+        append = done.append
         depth = self.depth
+        above = depth - 1
+        # Locals, not attributes, in the loop: it runs for every element of the file.
+        level = self.level
+        holder = self.holder
         try:
             # Only "start" and "end" were asked for: each event is (name, element).
             for event, element in cast("Iterator[tuple[str, ET.Element]]", parser.read_events()):
                 if event == "start":
-                    if self.level == depth - 1:
-                        self.holder = element
-                    self.level += 1
+                    if level == above:
+                        holder = element
+                    level += 1
                 else:
-                    self.level -= 1
-                    if self.level == depth:
-                        done.append(element)
+                    level -= 1
+                    if level == depth:
+                        append(element)
         except ET.ParseError as error:
             return done, error
-        if done and self.holder is not None:
+        self.level = level
+        self.holder = holder
+        if done and holder is not None:
             # Records begun in this chunk but not ended stay referenced by the parser.
-            self.holder.clear()
+            holder.clear()
         return done, None
 
 
