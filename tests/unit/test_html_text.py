@@ -1,6 +1,8 @@
 """HTML comment bodies turned into the plain text we store (importers/html_text.py)."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from importers.html_text import to_text
 
@@ -141,3 +143,51 @@ def test_a_disqus_message() -> None:
         "Also, the timing matters.\n\n"
         "Two cents \u2014 what do you think?"
     )
+
+
+_PIECES = st.sampled_from(
+    [
+        "word",
+        "two words",
+        " ",
+        "\n",
+        "\n\n",
+        "\t",
+        "&amp;",
+        "&nbsp;",
+        "<p>",
+        "</p>",
+        "<br>",
+        "<br/>",
+        "<li>",
+        "</li>",
+        "<div>",
+        "<b>",
+        "</b>",
+        '<a href="https://x.org">',
+        "</a>",
+        "<script>",
+        "</script>",
+        "<!--",
+        "-->",
+        "<",
+        ">",
+        "\x01",
+        "\x02",
+        "\x03",
+        "\x04",
+    ]
+)
+
+
+@given(st.lists(_PIECES | st.text(max_size=5), max_size=20).map("".join), st.booleans())
+def test_any_input_gives_tidy_text(html: str, keep_newlines: bool) -> None:
+    """Whatever the input: no leading or trailing whitespace, no line that starts or ends with
+    a space, never more than one blank line in a row, and none of the marks the conversion
+    uses inside (they are control characters no body keeps)."""
+    text = to_text(html, keep_newlines=keep_newlines)
+    assert text == text.strip()
+    assert "\n\n\n" not in text
+    assert " \n" not in text
+    assert "\n " not in text
+    assert not any(mark in text for mark in "\x01\x02\x03\x04")
