@@ -56,11 +56,14 @@ def _text(fields: dict[str, ET.Element], name: str) -> str | None:
 
 def _article(thread: ET.Element) -> SourceArticle | SourceProblem:
     key = _dsq_id(thread)
-    if key is None:
-        return SourceProblem(
-            where="thread", code="missing_id", detail="a <thread> has no dsq:id; skipped"
-        )
     fields = _fields(thread)
+    if key is None:
+        link = _text(fields, "link")
+        return SourceProblem(
+            where=f"the thread with <link> {link}" if link else "a thread",
+            code="missing_id",
+            detail="a <thread> has no dsq:id; skipped (its posts cannot name it)",
+        )
     title = _text(fields, "title")
     return SourceArticle(
         key=key,

@@ -324,3 +324,17 @@ def test_a_post_without_its_ids_is_reported_by_what_it_has(tmp_path: Path) -> No
         ("the post with <createdAt> 2013-01-01T00:00:00Z", "a <post> has no dsq:id; skipped", None),
     ]
     assert [item.id for item in items if isinstance(item, SourceComment)] == ["1", "2"]
+
+
+def test_a_thread_without_its_id_is_reported_by_its_link(tmp_path: Path) -> None:
+    """A thread with no dsq:id cannot be named by its posts: it is skipped and reported by its
+    link, and the threads after it are read."""
+    nameless = _thread("", "https://blog.example.com/x", "x").replace(' dsq:id=""', "", 1)
+    items = _read(tmp_path, HEAD + nameless + _thread("2", "u", "t") + "</disqus>\n")
+    assert items[0] == SourceProblem(
+        where="the thread with <link> https://blog.example.com/x",
+        code="missing_id",
+        detail="a <thread> has no dsq:id; skipped (its posts cannot name it)",
+    )
+    assert isinstance(items[1], SourceArticle)
+    assert items[1].key == "2"
