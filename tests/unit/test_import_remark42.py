@@ -231,3 +231,20 @@ def test_concatenated_backups_read_as_one(tmp_path: Path) -> None:
         id="d1",
         body="from the other site",
     )
+
+
+def test_a_bad_meta_line_is_reported_and_the_comments_still_read(tmp_path: Path) -> None:
+    """A meta line that is not Remark42's (posts not a list) is reported by its line: the
+    read-only pages it meant to name are unknown, so they stay open; comments read on."""
+    lines = ['{"version": 1, "posts": "oops"}', json.dumps(_comment("c1", "<p>hi</p>"))]
+    items = list(remark42.read(_write(tmp_path / "backup", lines, gzipped=False)))
+    assert items == [
+        SourceProblem(
+            where="line 1",
+            code="bad_json",
+            detail="the meta line is not what a Remark42 backup holds (Expected `array`, got"
+            " `str` - at `$.posts`); its read-only pages are not known",
+        ),
+        SourceArticle(key=PAGE, url=PAGE, title="Post one"),
+        _by_ann(id="c1", body="hi"),
+    ]
