@@ -234,6 +234,18 @@ def test_an_invalid_character_across_two_chunks_is_still_found(tmp_path: Path) -
     assert last.body == "b" * shift + "&#x1C;c".replace("&#x1C;", "")
 
 
+def test_the_generated_export_is_the_same_for_a_seed(tmp_path: Path) -> None:
+    """The benchmark compares runs: a seed gives the same bytes every time, another seed others,
+    and the size asked for is met within one post."""
+    sizes = []
+    for name, seed in (("a", 5), ("b", 5), ("c", 6)):
+        write_export(tmp_path / name, size=200_000, seed=seed)
+        sizes.append((tmp_path / name).stat().st_size)
+    assert (tmp_path / "a").read_bytes() == (tmp_path / "b").read_bytes()
+    assert (tmp_path / "a").read_bytes() != (tmp_path / "c").read_bytes()
+    assert all(200_000 <= size < 200_000 + 4_000 for size in sizes)
+
+
 def test_a_generated_export_reads_whole(tmp_path: Path) -> None:
     """The benchmark's generated export (bench/disqus_export.py) reads with every thread and
     post it wrote, its statuses and replies, and each invalid character reported."""
