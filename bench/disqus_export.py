@@ -64,7 +64,7 @@ class Counts:
 
 
 def _sentence(rng: random.Random) -> str:
-    words = rng.choices(_WORDS, k=rng.randint(6, 24))
+    words = rng.choices(_WORDS, k=rng.randint(7, 26))
     words[0] = words[0].capitalize()
     return " ".join(words) + rng.choice((".", ".", ".", "?", "!"))
 
