@@ -15,7 +15,8 @@ What is read, and what is not:
 - the body is `text`, the HTML Remark42 rendered and sanitised and every reader saw, turned
   into plain text like the other HTML sources. `orig`, the Markdown, went through the same HTML
   sanitiser (so it is not quite as typed: `&` is `&amp;`) and is empty in what Remark42's own
-  importers wrote; it is used, unescaped, only when `text` is empty on a live comment;
+  importers wrote (its Disqus importer sets only `text`); it is used, unescaped, only when
+  `text` is empty on a live comment;
 - user names are stored HTML-escaped (`O&#39;Brien`): they are unescaped;
 - never kept: the meta's users (their e-mail addresses, Telegram ids, block status), a user's
   picture, IP hash and flags, `voted_ips`.
