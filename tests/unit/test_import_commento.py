@@ -10,6 +10,7 @@ import pytest
 
 from importers import commento
 from importers.source import SourceArticle, SourceComment, SourceItem, SourceProblem
+from tests.unit.import_items import only_fatal
 
 _ANNA = "a1ac58ed1146bd7fe3feff6a7276f73955c3bfd23cacee00e2e0a7a89b1a8c10"
 _BORIS = "bd1290ab5c858cf2a05903c2a9a61fd63399c6635db38cc6597002195e22e061"
@@ -158,21 +159,13 @@ def test_reads_every_nasty_case_exactly(tmp_path: Path, gzipped: bool) -> None:
     assert "gravatar" not in repr(items)
 
 
-def _fatal(items: list[SourceItem]) -> SourceProblem:
-    assert len(items) == 1, items
-    problem = items[0]
-    assert isinstance(problem, SourceProblem)
-    assert problem.fatal
-    return problem
-
-
 def test_malformed_json_is_fatal_at_its_byte(tmp_path: Path) -> None:
     """JSON that does not parse gives one fatal problem naming where msgspec stopped: its line,
     column and byte."""
     path = tmp_path / "commento.json"
     path.write_bytes(b'{"version": 1,\n "comments": [{"commentHex": "c1",, }]}')
 
-    problem = _fatal(list(commento.read(path)))
+    problem = only_fatal(commento.read(path))
 
     assert (problem.where, problem.code) == ("line 2, column 35 (byte 49)", "bad_json")
     assert problem.detail == "JSON is malformed: expected '\"' (byte 49)"
@@ -184,7 +177,7 @@ def test_a_truncated_gzip_is_fatal(tmp_path: Path) -> None:
     path = tmp_path / "commento.json.gz"
     path.write_bytes(data[: len(data) // 2])
 
-    problem = _fatal(list(commento.read(path)))
+    problem = only_fatal(commento.read(path))
 
     assert (problem.where, problem.code) == ("file", "truncated_file")
     assert str(path) in problem.detail
@@ -196,7 +189,7 @@ def test_truncated_json_is_fatal(tmp_path: Path) -> None:
     path = tmp_path / "commento.json"
     path.write_bytes(data[: len(data) // 2])
 
-    problem = _fatal(list(commento.read(path)))
+    problem = only_fatal(commento.read(path))
 
     assert (problem.where, problem.code) == ("end of file", "truncated_file")
 
@@ -206,7 +199,7 @@ def test_another_version_is_fatal(tmp_path: Path) -> None:
     path = tmp_path / "commento.json"
     path.write_bytes(json.dumps({"version": 2, "comments": [], "commenters": []}).encode())
 
-    problem = _fatal(list(commento.read(path)))
+    problem = only_fatal(commento.read(path))
 
     assert problem.code == "unsupported_version"
     assert "version 2" in problem.detail
@@ -217,7 +210,7 @@ def test_json_that_is_not_a_commento_export_is_fatal(tmp_path: Path) -> None:
     path = tmp_path / "backup.json"
     path.write_bytes(b'{"version": 1, "users": [], "posts": []}')
 
-    problem = _fatal(list(commento.read(path)))
+    problem = only_fatal(commento.read(path))
 
     assert problem.code == "not_commento"
     assert problem.where == "$"
@@ -226,7 +219,7 @@ def test_json_that_is_not_a_commento_export_is_fatal(tmp_path: Path) -> None:
 
 def test_a_missing_file_is_fatal(tmp_path: Path) -> None:
     """A path with no file behind it gives one fatal problem."""
-    problem = _fatal(list(commento.read(tmp_path / "nowhere.json")))
+    problem = only_fatal(commento.read(tmp_path / "nowhere.json"))
 
     assert problem.code == "unreadable_file"
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from importers import isso
-from importers.source import SourceArticle, SourceComment, SourceItem, SourceProblem
+from importers.source import SourceArticle, SourceComment, SourceProblem
+from tests.unit.import_items import only_fatal
 
 # Isso's DDL as isso-comments/isso writes it (isso/db/threads.py, comments.py, preferences.py),
 # schema version 5: `text` NOT NULL since the migration 4 -> 5.
@@ -303,20 +304,12 @@ def test_a_thread_without_uri_is_reported_and_its_comments_skipped(tmp_path: Pat
     ]
 
 
-def _fatal(items: list[SourceItem]) -> SourceProblem:
-    assert len(items) == 1, items
-    problem = items[0]
-    assert isinstance(problem, SourceProblem)
-    assert problem.fatal
-    return problem
-
-
 def test_a_file_that_is_not_sqlite_is_fatal(tmp_path: Path) -> None:
     """A file that is not an SQLite database gives one fatal problem, not an exception."""
     path = tmp_path / "comments.db"
     path.write_bytes(b"this is not a database\n" * 100)
 
-    problem = _fatal(list(isso.read(path)))
+    problem = only_fatal(isso.read(path))
 
     assert (problem.where, problem.code) == ("file", "not_sqlite")
     assert str(path) in problem.detail
@@ -326,7 +319,7 @@ def test_a_missing_file_is_fatal(tmp_path: Path) -> None:
     """A path with no file behind it gives one fatal problem, and creates no file."""
     path = tmp_path / "nowhere.db"
 
-    problem = _fatal(list(isso.read(path)))
+    problem = only_fatal(isso.read(path))
 
     assert problem.code == "unreadable_file"
     assert not path.exists()
@@ -340,7 +333,7 @@ def test_an_sqlite_file_that_is_not_isso_is_fatal(tmp_path: Path) -> None:
         connection.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY)")
     connection.close()
 
-    problem = _fatal(list(isso.read(path)))
+    problem = only_fatal(isso.read(path))
 
     assert problem.code == "not_isso"
     assert problem.detail == (
@@ -354,7 +347,7 @@ def test_a_newer_schema_version_is_fatal(tmp_path: Path) -> None:
     """A database written by a newer Isso (user_version above 5) is refused, not guessed at."""
     path = _isso_db(tmp_path / "c.db", [(1, "/a", None)], [], version=6)
 
-    problem = _fatal(list(isso.read(path)))
+    problem = only_fatal(isso.read(path))
 
     assert problem.code == "unsupported_version"
     assert "6" in problem.detail
@@ -406,7 +399,7 @@ def test_a_truncated_database_is_fatal(tmp_path: Path) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
 
-    problem = _fatal(list(isso.read(path)))
+    problem = only_fatal(isso.read(path))
 
     assert problem.code == "corrupt_database"
     assert problem.detail.startswith(f"{path}: database disk image is malformed;")
