@@ -436,3 +436,44 @@ def test_schema_versions_up_to_five_read(tmp_path: Path, version: int) -> None:
     )
 
     assert [type(item).__name__ for item in isso.read(path)] == ["SourceArticle", "SourceComment"]
+
+
+_WRITTEN_BY_ISSO = Path(__file__).parents[1] / "fixtures/import/isso/isso-0.14.0.db"
+
+
+def test_reads_a_database_isso_itself_wrote() -> None:
+    """A database Isso 0.14.0 wrote through its own code (tests/fixtures/import/isso) reads as
+    Isso left it: the reply to a reply already re-parented to the top-level comment, the comment
+    deleted with a reply as a tombstone without its author, its e-mail still in the row but not
+    in what the reader yields, Isso's votes as a score."""
+    post, other = "/blog/first-post/?lang=en", "/über/"
+
+    items = list(isso.read(_WRITTEN_BY_ISSO))
+
+    assert items == [
+        SourceArticle(key=post, title="First post"),
+        SourceArticle(key=other),
+        SourceComment(
+            article_key=post, id="1", body="", posted_at=_at(1700000000.123456),
+            status="deleted", score=1,
+        ),
+        SourceComment(
+            article_key=post, id="2", parent_id="1", body="anonymous reply, edited",
+            posted_at=_at(1700000060.5), edited_at=_at(1700000400.5),
+        ),
+        SourceComment(
+            article_key=post, id="3", parent_id="1", author_key="Boris", author_name="Boris",
+            body="reply to the reply", posted_at=_at(1700000120.25), score=-1,
+        ),
+        SourceComment(
+            article_key=post, id="4", author_key="Zoë 🚀", author_name="Zoë 🚀",
+            body="<script>alert(1)</script>\n\n> waiting for a moderator",
+            posted_at=_at(1700000180.0), status="pending",
+        ),
+        SourceComment(
+            article_key=other, id="6", author_key="Émile", author_name="Émile", body="Ünïcödé ✓",
+            posted_at=_at(1700000300.75),
+        ),
+    ]  # fmt: skip
+    assert "example.org" not in repr(items)
+    assert "198.51.100" not in repr(items)
