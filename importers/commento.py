@@ -99,14 +99,8 @@ def read(path: Path) -> Iterator[SourceItem]:
         names.setdefault(commenter.commenter_hex, commenter.name or None)
     seen: set[str] = set()
     for index, raw in enumerate(export.comments):
-        try:
-            comment = _COMMENT.decode(raw)
-        except msgspec.ValidationError as error:
-            yield SourceProblem(
-                where=f"comments[{index}]",
-                code="bad_record",
-                detail=f"{_at_comment(str(error), index)}: comment skipped",
-            )
+        comment = yield from _decoded_comment(raw, index)
+        if comment is None:
             continue
         key = comment.domain + comment.url
         if not key:
@@ -138,23 +132,20 @@ def _load(path: Path) -> Generator[SourceProblem, None, _Export | None]:
         yield _fatal("file", "unreadable_file", f"cannot read {path}: {error}")
         return None
     try:
-        export = _EXPORT.decode(data)
-    except msgspec.ValidationError as error:
-        path_in_json = _PATH.search(str(error))
-        yield _fatal(
-            f"${path_in_json.group(1)}" if path_in_json else "$",
-            "not_commento",
-            f"not a Commento export: {error}",
+        decoded = _decoded_export(path, data)
+    except UnicodeDecodeError:
+        # msgspec decodes strings strictly; repair the whole file, on this path only.
+        yield SourceProblem(
+            where=_position(data, _first_invalid_byte(data)),
+            code="invalid_utf8",
+            detail="the file is not all UTF-8: undecodable bytes replaced with U+FFFD",
         )
+        data = data.decode(errors="replace").encode()
+        decoded = _decoded_export(path, data)
+    if isinstance(decoded, SourceProblem):
+        yield decoded
         return None
-    except msgspec.DecodeError as error:
-        message = str(error)
-        if message == "Input data was truncated":
-            yield _fatal("end of file", "truncated_file", f"{path} ends inside its JSON: {error}")
-            return None
-        byte = _BYTE.search(message)
-        yield _fatal(_position(data, int(byte.group(1))) if byte else "file", "bad_json", message)
-        return None
+    export = decoded
     if export.version != 1:
         yield _fatal(
             "$.version",
@@ -163,6 +154,63 @@ def _load(path: Path) -> Generator[SourceProblem, None, _Export | None]:
         )
         return None
     return export
+
+
+def _decoded_export(path: Path, data: bytes) -> _Export | SourceProblem:
+    """The export, or the fatal problem that stops it; raises UnicodeDecodeError on bad UTF-8."""
+    try:
+        return _EXPORT.decode(data)
+    except msgspec.ValidationError as error:
+        path_in_json = _PATH.search(str(error))
+        return _fatal(
+            f"${path_in_json.group(1)}" if path_in_json else "$",
+            "not_commento",
+            f"not a Commento export: {error}",
+        )
+    except msgspec.DecodeError as error:
+        message = str(error)
+        if message == "Input data was truncated":
+            return _fatal("end of file", "truncated_file", f"{path} ends inside its JSON: {error}")
+        byte = _BYTE.search(message)
+        return _fatal(_position(data, int(byte.group(1))) if byte else "file", "bad_json", message)
+
+
+def _first_invalid_byte(data: bytes) -> int:
+    try:
+        data.decode()
+    except UnicodeDecodeError as error:
+        return error.start
+    return 0
+
+
+def _decoded_comment(
+    raw: msgspec.Raw, index: int
+) -> Generator[SourceProblem, None, _Comment | None]:
+    """One comment (the generator's return value), or None after a problem saying why not."""
+    try:
+        try:
+            comment = _COMMENT.decode(raw)
+        except UnicodeDecodeError:
+            # The export's decoder kept comments raw, so their strings are first decoded here.
+            yield SourceProblem(
+                where=f"comments[{index}]",
+                code="invalid_utf8",
+                detail="the comment is not all UTF-8: undecodable bytes replaced with U+FFFD",
+            )
+            comment = _COMMENT.decode(bytes(raw).decode(errors="replace").encode())
+    except msgspec.ValidationError as error:
+        yield _bad_record(index, f"{_at_comment(str(error), index)}")
+        return None
+    if not comment.comment_hex:
+        yield _bad_record(index, "commentHex is empty")
+        return None
+    return comment
+
+
+def _bad_record(index: int, why: str) -> SourceProblem:
+    return SourceProblem(
+        where=f"comments[{index}]", code="bad_record", detail=f"{why}: comment skipped"
+    )
 
 
 def _comment(comment: _Comment, key: str, names: dict[str, str | None]) -> Iterator[SourceItem]:

@@ -254,3 +254,90 @@ def test_fields_the_export_may_omit_have_defaults(tmp_path: Path) -> None:
             posted_at=datetime(2021, 3, 12, 11, 21, 56, tzinfo=UTC),
         ),
     ]
+
+
+def _with_bad_byte(export: dict[str, Any]) -> bytes:
+    """The export as JSON, its marker "BAD" made one byte that is not UTF-8 (Latin-1 é)."""
+    return json.dumps(export, ensure_ascii=False).encode().replace(b"BAD", b"\xe9")
+
+
+def test_invalid_utf8_in_a_comment_is_repaired_and_reported(tmp_path: Path) -> None:
+    """A comment whose text is not UTF-8 does not stop the reader: that comment is repaired with
+    U+FFFD and reported, the others read as they are."""
+    comments = [_comment("c1", "cafBAD"), _comment("c2", "fine")]
+    path = tmp_path / "commento.json"
+    path.write_bytes(_with_bad_byte({"version": 1, "comments": comments, "commenters": []}))
+
+    items = list(commento.read(path))
+
+    at = datetime(2021, 3, 12, 11, 21, 56, tzinfo=UTC)
+    assert items == [
+        SourceProblem(
+            where="comments[0]",
+            code="invalid_utf8",
+            detail="the comment is not all UTF-8: undecodable bytes replaced with U+FFFD",
+        ),
+        SourceArticle(key=_POST, url="https://example.com/blog/post/1"),
+        SourceComment(article_key=_POST, id="c1", body="caf\ufffd", posted_at=at),
+        SourceComment(article_key=_POST, id="c2", body="fine", posted_at=at),
+    ]
+
+
+def test_invalid_utf8_in_a_commenter_is_repaired_and_reported(tmp_path: Path) -> None:
+    """A commenter's name that is not UTF-8: the file is repaired once and the first bad byte's
+    position reported; nothing is lost."""
+    export = {
+        "version": 1,
+        "comments": [_comment("c1", "hi", commenterHex=_ANNA)],
+        "commenters": [_commenter(_ANNA, "AnnaBAD")],
+    }
+    data = _with_bad_byte(export)
+    path = tmp_path / "commento.json"
+    path.write_bytes(data)
+
+    items = list(commento.read(path))
+
+    offset = data.index(b"\xe9")
+    assert items == [
+        SourceProblem(
+            where=f"line 1, column {offset + 1} (byte {offset})",
+            code="invalid_utf8",
+            detail="the file is not all UTF-8: undecodable bytes replaced with U+FFFD",
+        ),
+        SourceArticle(key=_POST, url="https://example.com/blog/post/1"),
+        SourceComment(
+            article_key=_POST,
+            id="c1",
+            author_key=_ANNA,
+            author_name="Anna\ufffd",
+            body="hi",
+            posted_at=datetime(2021, 3, 12, 11, 21, 56, tzinfo=UTC),
+        ),
+    ]
+
+
+def test_a_comment_without_id_is_reported_and_skipped(tmp_path: Path) -> None:
+    """An empty commentHex gives nothing to derive an id from: the comment is reported."""
+    path = tmp_path / "commento.json"
+    export = {"version": 1, "comments": [_comment("", "who am I")], "commenters": []}
+    path.write_bytes(json.dumps(export).encode())
+
+    assert list(commento.read(path)) == [
+        SourceProblem(
+            where="comments[0]", code="bad_record", detail="commentHex is empty: comment skipped"
+        )
+    ]
+
+
+def test_a_damaged_gzip_is_fatal(tmp_path: Path) -> None:
+    """A gzip whose compressed bytes were altered (a bad copy) gives one fatal problem."""
+    data = bytearray(gzip.compress(json.dumps(_export()).encode()))
+    middle = len(data) // 2
+    data[middle : middle + 16] = bytes(16)
+    path = tmp_path / "commento.json.gz"
+    path.write_bytes(bytes(data))
+
+    problem = only_fatal(commento.read(path))
+
+    assert (problem.where, problem.code) == ("file", "bad_gzip")
+    assert problem.detail.startswith(f"{path} is not a readable gzip file: ")
