@@ -477,3 +477,11 @@ def test_reads_a_database_isso_itself_wrote() -> None:
     ]  # fmt: skip
     assert "example.org" not in repr(items)
     assert "198.51.100" not in repr(items)
+
+
+def test_a_path_with_uri_characters_opens(tmp_path: Path) -> None:
+    """The file is opened through a `file:` URI; a name with ?, #, % or spaces still opens (and
+    not some other file the unescaped name would point at)."""
+    path = _isso_db(tmp_path / "my comments?#%20.db", [(1, "/a", None)], [])
+
+    assert list(isso.read(path)) == [SourceArticle(key="/a")]
