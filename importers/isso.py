@@ -41,18 +41,10 @@ _MODES: dict[object, Status] = {1: "visible", 2: "pending", 4: "deleted"}
 _REQUIRED = {
     "threads": ("id", "uri", "title"),
     "comments": (
-        "tid",
-        "id",
-        "parent",
-        "created",
-        "modified",
-        "mode",
-        "text",
-        "author",
-        "likes",
-        "dislikes",
+        "tid", "id", "parent", "created", "modified", "mode", "text", "author", "likes", "dislikes",
     ),
-}
+}  # fmt: skip
+"""The columns the reader selects, which every Isso schema version has."""
 
 _THREADS_SQL = "SELECT id, uri, title FROM threads ORDER BY id"
 
