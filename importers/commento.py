@@ -21,11 +21,13 @@ What a comment says:
 """
 
 import gzip
+import io
 import re
 import zlib
 from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import msgspec
 
@@ -78,12 +80,18 @@ class _Commenter(msgspec.Struct, rename="camel"):
 
 class _Export(msgspec.Struct):
     version: int
+    # Raw: views into the file's bytes, each decoded when its turn comes. The commenters too:
+    # the export repeats each once per comment, and only the distinct names are worth keeping.
     comments: list[msgspec.Raw]
-    commenters: list[_Commenter] | None = None
+    commenters: list[msgspec.Raw] | None = None
 
 
 _EXPORT = msgspec.json.Decoder(_Export)
 _COMMENT = msgspec.json.Decoder(_Comment)
+_COMMENTER = msgspec.json.Decoder(_Commenter)
+_CHUNK = 1 << 20
+
+T = TypeVar("T")
 
 
 def read(path: Path) -> Iterator[SourceItem]:
@@ -94,13 +102,18 @@ def read(path: Path) -> Iterator[SourceItem]:
     export = yield from _load(path)
     if export is None:
         return
-    names: dict[str, str | None] = {}
-    for commenter in export.commenters or ():
-        names.setdefault(commenter.commenter_hex, commenter.name or None)
+    names = yield from _names(export.commenters or [])
     seen: set[str] = set()
     for index, raw in enumerate(export.comments):
-        comment = yield from _decoded_comment(raw, index)
+        comment = yield from _record(_COMMENT, raw, f"comments[{index}]", "comment")
         if comment is None:
+            continue
+        if not comment.comment_hex:
+            yield SourceProblem(
+                where=f"comments[{index}]",
+                code="bad_record",
+                detail="commentHex is empty: comment skipped",
+            )
             continue
         key = comment.domain + comment.url
         if not key:
@@ -121,7 +134,7 @@ def _load(path: Path) -> Generator[SourceProblem, None, _Export | None]:
     """The decoded export (the generator's return value), or one fatal problem and None."""
     try:
         with open_maybe_gzipped(path) as stream:
-            data = stream.read()
+            data = _read_all(stream)
     except EOFError:
         yield _fatal("file", "truncated_file", f"{path} ends before its gzip stream does")
         return None
@@ -131,17 +144,7 @@ def _load(path: Path) -> Generator[SourceProblem, None, _Export | None]:
     except OSError as error:
         yield _fatal("file", "unreadable_file", f"cannot read {path}: {error}")
         return None
-    try:
-        decoded = _decoded_export(path, data)
-    except UnicodeDecodeError:
-        # msgspec decodes strings strictly; repair the whole file, on this path only.
-        yield SourceProblem(
-            where=_position(data, _first_invalid_byte(data)),
-            code="invalid_utf8",
-            detail="the file is not all UTF-8: undecodable bytes replaced with U+FFFD",
-        )
-        data = data.decode(errors="replace").encode()
-        decoded = _decoded_export(path, data)
+    decoded = _decoded_export(path, data)
     if isinstance(decoded, SourceProblem):
         yield decoded
         return None
@@ -156,8 +159,17 @@ def _load(path: Path) -> Generator[SourceProblem, None, _Export | None]:
     return export
 
 
-def _decoded_export(path: Path, data: bytes) -> _Export | SourceProblem:
-    """The export, or the fatal problem that stops it; raises UnicodeDecodeError on bad UTF-8."""
+def _read_all(stream: io.BufferedIOBase) -> bytearray:
+    """The whole stream in one buffer grown in place (a large block is remapped, not copied):
+    `read()` of a gzip stream joins its chunks at the end, the export twice in memory."""
+    data = bytearray()
+    while chunk := stream.read(_CHUNK):
+        data += chunk
+    return data
+
+
+def _decoded_export(path: Path, data: bytearray) -> _Export | SourceProblem:
+    """The export (its records still raw), or the fatal problem that stops it."""
     try:
         return _EXPORT.decode(data)
     except msgspec.ValidationError as error:
@@ -175,42 +187,36 @@ def _decoded_export(path: Path, data: bytes) -> _Export | SourceProblem:
         return _fatal(_position(data, int(byte.group(1))) if byte else "file", "bad_json", message)
 
 
-def _first_invalid_byte(data: bytes) -> int:
-    try:
-        data.decode()
-    except UnicodeDecodeError as error:
-        return error.start
-    return 0
+def _names(commenters: list[msgspec.Raw]) -> Generator[SourceProblem, None, dict[str, str | None]]:
+    """Each distinct commenter's name (the generator's return value), by commenter hex."""
+    names: dict[str, str | None] = {}
+    for index, raw in enumerate(commenters):
+        commenter = yield from _record(_COMMENTER, raw, f"commenters[{index}]", "commenter")
+        if commenter is not None:
+            names.setdefault(commenter.commenter_hex, commenter.name or None)
+    return names
 
 
-def _decoded_comment(
-    raw: msgspec.Raw, index: int
-) -> Generator[SourceProblem, None, _Comment | None]:
-    """One comment (the generator's return value), or None after a problem saying why not."""
+def _record(
+    decoder: msgspec.json.Decoder[T], raw: msgspec.Raw, where: str, kind: str
+) -> Generator[SourceProblem, None, T | None]:
+    """One record (the generator's return value), or None after a problem saying why not."""
     try:
         try:
-            comment = _COMMENT.decode(raw)
+            return decoder.decode(raw)
         except UnicodeDecodeError:
-            # The export's decoder kept comments raw, so their strings are first decoded here.
+            # Records were kept raw, so their strings are first decoded (strictly) here.
             yield SourceProblem(
-                where=f"comments[{index}]",
+                where=where,
                 code="invalid_utf8",
-                detail="the comment is not all UTF-8: undecodable bytes replaced with U+FFFD",
+                detail=f"the {kind} is not all UTF-8: undecodable bytes replaced with U+FFFD",
             )
-            comment = _COMMENT.decode(bytes(raw).decode(errors="replace").encode())
+            return decoder.decode(bytes(raw).decode(errors="replace").encode())
     except msgspec.ValidationError as error:
-        yield _bad_record(index, f"{_at_comment(str(error), index)}")
+        # msgspec's path is within the record ("$.score"): make it the file's.
+        in_file = str(error).replace("`$", f"`$.{where}", 1)
+        yield SourceProblem(where=where, code="bad_record", detail=f"{in_file}: {kind} skipped")
         return None
-    if not comment.comment_hex:
-        yield _bad_record(index, "commentHex is empty")
-        return None
-    return comment
-
-
-def _bad_record(index: int, why: str) -> SourceProblem:
-    return SourceProblem(
-        where=f"comments[{index}]", code="bad_record", detail=f"{why}: comment skipped"
-    )
 
 
 def _comment(comment: _Comment, key: str, names: dict[str, str | None]) -> Iterator[SourceItem]:
@@ -277,12 +283,7 @@ def _utc(text: str) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
-def _at_comment(message: str, index: int) -> str:
-    """msgspec's path within one comment ("$.score") as a path within the file."""
-    return message.replace("`$", f"`$.comments[{index}]", 1)
-
-
-def _position(data: bytes, offset: int) -> str:
+def _position(data: bytearray, offset: int) -> str:
     """msgspec's byte offset (from 0) as a line and column (from 1) too."""
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1

@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from importers import commento
 from importers.source import SourceArticle, SourceComment, SourceItem, SourceProblem
@@ -283,37 +285,47 @@ def test_invalid_utf8_in_a_comment_is_repaired_and_reported(tmp_path: Path) -> N
     ]
 
 
-def test_invalid_utf8_in_a_commenter_is_repaired_and_reported(tmp_path: Path) -> None:
-    """A commenter's name that is not UTF-8: the file is repaired once and the first bad byte's
-    position reported; nothing is lost."""
+def test_a_bad_commenter_is_repaired_or_skipped_and_reported(tmp_path: Path) -> None:
+    """A commenter's name that is not UTF-8 is repaired with U+FFFD and reported; a commenter
+    record that does not fit is skipped and reported; their comments are still read."""
     export = {
         "version": 1,
-        "comments": [_comment("c1", "hi", commenterHex=_ANNA)],
-        "commenters": [_commenter(_ANNA, "AnnaBAD")],
+        "comments": [
+            _comment("c1", "hi", commenterHex=_ANNA),
+            _comment("c2", "ho", commenterHex=_BORIS),
+        ],
+        "commenters": [_commenter(_ANNA, "AnnaBAD"), _commenter(_BORIS, "Boris") | {"name": 7}],
     }
-    data = _with_bad_byte(export)
     path = tmp_path / "commento.json"
-    path.write_bytes(data)
+    path.write_bytes(_with_bad_byte(export))
 
     items = list(commento.read(path))
 
-    offset = data.index(b"\xe9")
+    at = datetime(2021, 3, 12, 11, 21, 56, tzinfo=UTC)
     assert items == [
         SourceProblem(
-            where=f"line 1, column {offset + 1} (byte {offset})",
+            where="commenters[0]",
             code="invalid_utf8",
-            detail="the file is not all UTF-8: undecodable bytes replaced with U+FFFD",
+            detail="the commenter is not all UTF-8: undecodable bytes replaced with U+FFFD",
+        ),
+        SourceProblem(
+            where="commenters[1]",
+            code="bad_record",
+            detail=(
+                "Expected `str | null`, got `int` - at `$.commenters[1].name`: commenter skipped"
+            ),
         ),
         SourceArticle(key=_POST, url="https://example.com/blog/post/1"),
         SourceComment(
-            article_key=_POST,
-            id="c1",
-            author_key=_ANNA,
-            author_name="Anna\ufffd",
-            body="hi",
-            posted_at=datetime(2021, 3, 12, 11, 21, 56, tzinfo=UTC),
+            article_key=_POST, id="c1", author_key=_ANNA, author_name="Anna\ufffd", body="hi",
+            posted_at=at,
         ),
-    ]
+        SourceProblem(
+            where="comment c2", code="unknown_commenter", article_key=_POST,
+            detail=f"commenter {_BORIS} is not in the export's commenters: no name",
+        ),
+        SourceComment(article_key=_POST, id="c2", author_key=_BORIS, body="ho", posted_at=at),
+    ]  # fmt: skip
 
 
 def test_a_comment_without_id_is_reported_and_skipped(tmp_path: Path) -> None:
@@ -341,3 +353,32 @@ def test_a_damaged_gzip_is_fatal(tmp_path: Path) -> None:
 
     assert (problem.where, problem.code) == ("file", "bad_gzip")
     assert problem.detail.startswith(f"{path} is not a readable gzip file: ")
+
+
+_VALID = json.dumps(_export(), ensure_ascii=False).encode()
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    edits=st.lists(st.tuples(st.integers(0, len(_VALID) - 1), st.binary(max_size=3)), max_size=4),
+    cut=st.integers(0, len(_VALID)),
+    gzipped=st.booleans(),
+)
+def test_a_damaged_export_never_raises(
+    tmp_path: Path, edits: list[tuple[int, bytes]], cut: int, gzipped: bool
+) -> None:
+    """Whatever bytes are changed or cut off, the reader yields items and problems, never an
+    exception, and a fatal problem is always the last thing it yields."""
+    data = bytearray(_VALID)
+    for at, replacement in edits:
+        data[at : at + len(replacement)] = replacement
+    data = data[:cut] if cut else data
+    path = tmp_path / "commento.json"
+    path.write_bytes(gzip.compress(bytes(data)) if gzipped else bytes(data))
+
+    items = list(commento.read(path))
+
+    fatal = [n for n, item in enumerate(items) if isinstance(item, SourceProblem) and item.fatal]
+    assert fatal in ([], [len(items) - 1])
