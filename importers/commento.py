@@ -190,7 +190,12 @@ def _decoded_export(path: Path, data: bytearray) -> _Export | SourceProblem:
 def _names(commenters: list[msgspec.Raw]) -> Generator[SourceProblem, None, dict[str, str | None]]:
     """Each distinct commenter's name (the generator's return value), by commenter hex."""
     names: dict[str, str | None] = {}
+    seen: set[bytes] = set()
     for index, raw in enumerate(commenters):
+        record = bytes(raw)
+        if record in seen:  # the same commenter again: comparing bytes is cheaper than decoding
+            continue
+        seen.add(record)
         commenter = yield from _record(_COMMENTER, raw, f"commenters[{index}]", "commenter")
         if commenter is not None:
             names.setdefault(commenter.commenter_hex, commenter.name or None)
