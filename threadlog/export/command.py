@@ -55,7 +55,7 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 @contextmanager
-def _output(path: Path | None) -> Iterator[BinaryIO]:
+def output_to(path: Path | None) -> Iterator[BinaryIO]:
     """The file to write, under a `.partial` name until it is whole: an export killed halfway
     never leaves a file that looks complete (a truncated one would import as far as it goes)."""
     if path is None:
@@ -116,7 +116,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
     started = time.monotonic()
     if args.personal:
         document = asyncio.run(export_personal(settings, args.author))
-        with _output(args.output) as out:
+        with output_to(args.output) as out:
             out.write(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")
         print(
             f"personal export of {args.author}: {len(document.comments):,} comment(s),"
@@ -127,7 +127,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         )
         return
     selection = Selection(article=args.article, author=args.author)
-    with _output(args.output) as out:
+    with output_to(args.output) as out:
         stats = asyncio.run(
             export_log(settings.kafka_bootstrap_servers, settings.topic, selection, out)
         )

@@ -53,6 +53,8 @@ async def read_in_export_order(
     (see the module doc), up to the ends taken at the start (kept in `stats`)."""
     stats.ends = await log_ends(bootstrap_servers, topic)
     for partition in sorted(stats.ends):
+        if stats.ends[partition] == 0:
+            continue  # never written to: no need to start a reader for it
         # One partition at a time: every other one is read up to offset 0, that is not at all.
         until = {p: (end if p == partition else 0) for p, end in stats.ends.items()}
         async for record in read_range(bootstrap_servers, topic, until=until):
