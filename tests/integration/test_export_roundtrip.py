@@ -104,7 +104,8 @@ async def test_an_export_imported_into_an_empty_installation_verifies_to_the_sam
     source: Verdict, settings: Settings, empty: Settings, tmp_path: Path
 ) -> None:
     """The whole log, exported and appended verbatim to an empty installation with another
-    partition count, folds to tables with the source's digest; exported again from there, it
+    partition count, folds to tables with the source's digest (`threadlog verify threads`
+    prints the same last line on both); exported again from there, it
     holds the same events (ids, times, recordedtime, data) as the first export."""
     first = tmp_path / "export.jsonl"
     assert await export_file(settings, first, Selection()) == EVENTS
@@ -115,6 +116,10 @@ async def test_an_export_imported_into_an_empty_installation_verifies_to_the_sam
     assert verdict.differences == []
     assert verdict.events == EVENTS
     assert verdict.tables_digest == source.tables_digest
+    for installation in (settings, empty):
+        verified = await asyncio.to_thread(threadlog, installation, "verify", "threads")
+        assert verified.returncode == 0, verified.stdout.decode()
+        assert verified.stdout.splitlines()[-1] == source.tables_digest.encode()
     again = tmp_path / "again.jsonl"
     assert await export_file(empty, again, Selection()) == EVENTS
     assert sorted(envelopes(again), key=lambda e: e.id) == sorted(imported, key=lambda e: e.id)
