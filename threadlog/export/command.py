@@ -5,14 +5,15 @@ import asyncio
 import re
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 import asyncpg
 import msgspec
+from aiokafka.errors import KafkaConnectionError
 
 from events.fields import ID_PATTERN
 from threadlog.export.log_export import Selection, export_log
@@ -24,6 +25,7 @@ from threadlog.settings import Settings
 
 _ID = re.compile(ID_PATTERN)
 _SHOWN_UNDECODABLE = 5
+_T = TypeVar("_T")
 
 
 def _id(text: str) -> str:
@@ -109,13 +111,30 @@ def _ends(ends: dict[int, int]) -> str:
     return ",".join(f"{p}:{end}" for p, end in sorted(ends.items()))
 
 
+def _complete(settings: Settings, work: Coroutine[Any, Any, _T]) -> _T:
+    """Run `work`; a server that is down or a topic that is missing ends the command with the
+    reason and the fix, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except LookupError as error:
+        sys.exit(f"threadlog export: {error}")
+    except KafkaConnectionError:
+        sys.exit(
+            f"threadlog export: Kafka at {settings.kafka_bootstrap_servers} did not answer; is"
+            " it running? `make up` starts it"
+        )
+    except (OSError, asyncpg.PostgresError) as error:
+        # Not the URL: it may hold a password (`threadlog config` prints it masked).
+        sys.exit(f"threadlog export: the read model's PostgreSQL: {error}; is it running?")
+
+
 def run(settings: Settings, args: argparse.Namespace) -> None:
     """Run `threadlog export` as parsed in `args`."""
     if args.personal and args.author is None:
         sys.exit("threadlog export: --personal needs --author ID (whose data to export)")
     started = time.monotonic()
     if args.personal:
-        document = asyncio.run(export_personal(settings, args.author))
+        document = _complete(settings, export_personal(settings, args.author))
         with output_to(args.output) as out:
             out.write(msgspec.json.format(msgspec.json.encode(document), indent=2) + b"\n")
         print(
@@ -128,8 +147,8 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         return
     selection = Selection(article=args.article, author=args.author)
     with output_to(args.output) as out:
-        stats = asyncio.run(
-            export_log(settings.kafka_bootstrap_servers, settings.topic, selection, out)
+        stats = _complete(
+            settings, export_log(settings.kafka_bootstrap_servers, settings.topic, selection, out)
         )
     _warn_undecodable(stats)
     print(

@@ -38,8 +38,8 @@ class ReadStats:
 async def log_ends(bootstrap_servers: str, topic: str) -> dict[int, int]:
     """Each partition's end offset now (read committed: open transactions end it early)."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, isolation_level=READ_COMMITTED)
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a consumer that failed to start must still be closed
         tps = await partitions(consumer, topic)
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
     finally:
