@@ -121,3 +121,18 @@ def test_the_document_validates_against_its_published_schema() -> None:
     """What the command writes is what schemas/personal-export.v1.json describes."""
     doc = _fold(LOG).finish({0: 15, 1: 0})
     jsonschema.validate(msgspec.json.decode(msgspec.json.encode(doc)), personal_export_schema())
+
+
+def test_imported_history_says_where_it_came_from() -> None:
+    """A comment imported from another system is marked with it; a live one is not."""
+    [imported, live] = _log(
+        [
+            ("i1", CommentPosted(article_id="a1", comment_id="c1", author_id="mira", body="old")),
+            ("p2", CommentPosted(article_id="a1", comment_id="c2", author_id="mira", body="new")),
+        ]
+    )
+    doc = _fold([msgspec.structs.replace(imported, importedfrom="disqus"), live]).finish({})
+    assert [(c.comment_id, c.importedfrom) for c in doc.comments] == [
+        ("c1", "disqus"),
+        ("c2", None),
+    ]

@@ -61,10 +61,13 @@ def test_every_published_record_reads_back_as_the_log_decodes_it(
 
 
 def test_a_line_keeps_every_attribute_as_the_record_holds_it(tmp_path: Path) -> None:
-    """ids, times (their text), recordedtime and extension attributes the log added are copied
-    into the line as they are, and come back as the same envelope."""
-    envelope = _posted(1, time=datetime.fromisoformat("2019-06-16T12:49:00+02:00"))
-    line = _line(envelope, [("ce_producerkey", b"cms"), ("ce_importedfrom", b"disqus")])
+    """ids, times (their text), recordedtime and extension attributes (the import mark, the
+    key that posted) are copied into the line as they are, and come back as the same envelope,
+    import mark included."""
+    envelope = _posted(
+        1, time=datetime.fromisoformat("2019-06-16T12:49:00+02:00"), importedfrom="disqus"
+    )
+    line = _line(envelope, [("ce_producerkey", b"cms")])
     fields = json.loads(line)
     assert fields["id"] == "post-1"
     assert fields["time"] == "2019-06-16T12:49:00+02:00"

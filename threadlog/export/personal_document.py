@@ -42,6 +42,8 @@ class Logged(msgspec.Struct, kw_only=True):
     """When threadlog accepted it into the log (the time its rules go by)."""
     outcome: Outcome | None = None
     """None when the read model has not applied it (yet)."""
+    importedfrom: str | None = None
+    """The system it was imported from (`disqus`, ...), for imported history; None otherwise."""
 
 
 class Edit(Logged, kw_only=True):

@@ -43,6 +43,7 @@ class _At(TypedDict):
     event_id: str
     time: datetime
     accepted_at: datetime
+    importedfrom: str | None
 
 
 class PersonalFold:
@@ -75,6 +76,7 @@ class PersonalFold:
             "event_id": envelope.id,
             "time": envelope.time,
             "accepted_at": envelope.accepted_at,
+            "importedfrom": envelope.importedfrom,
         }
         mine = self._comments.get(
             (getattr(data, "article_id", ""), getattr(data, "comment_id", ""))
