@@ -46,7 +46,7 @@ async def test_a_personal_export_holds_their_comments_with_history_votes_flags_a
     assert doc.names == ["Searchin4Truth"]
     assert sum(doc.log_read_to.values()) > 0
     comments = {(c.article_id, c.comment_id): c for c in doc.comments}
-    assert sorted(comments) == [(SECOND, "c1"), (ARTICLE_ID, "c1"), (ARTICLE_ID, "c8")]
+    assert sorted(comments) == [(ARTICLE_ID, "c1"), (ARTICLE_ID, "c8"), (SECOND, "c1")]
 
     first = comments[(ARTICLE_ID, "c1")]
     assert first.event_id == "demo-comment-1"
