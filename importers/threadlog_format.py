@@ -57,6 +57,31 @@ MAX_LINE_BYTES: Final = 8 * 1024 * 1024
 1.2 MB): a longer line is refused without holding more of it than this."""
 
 _CONTENT_TYPE: Final = "content-type"
+
+
+class _UsualLine(msgspec.Struct, forbid_unknown_fields=True):
+    """A line holding only the attributes our records carry: read in one decode. A line with
+    any other attribute is read attribute by attribute (`_attributes`), so none is lost."""
+
+    data: msgspec.Raw
+    specversion: str | None = None
+    id: str | None = None
+    type: str | None = None
+    source: str | None = None
+    time: str | None = None
+    dataschema: str | None = None
+    datacontenttype: str | None = None
+    recordedtime: str | None = None
+    producerkey: str | None = None
+    importedfrom: str | None = None
+
+
+_HEADERS: Final = tuple(
+    (name, _CONTENT_TYPE if name == "datacontenttype" else f"ce_{name}")
+    for name in _UsualLine.__struct_fields__
+    if name != "data"
+)
+_usual = msgspec.json.Decoder(_UsualLine)
 _attributes = msgspec.json.Decoder(dict[str, msgspec.Raw])
 _text = msgspec.json.Decoder(str)
 
@@ -100,6 +125,30 @@ def _problem(number: int, code: str, detail: str, *, fatal: bool = False) -> Sou
 def _envelope(number: int, line: bytes) -> Envelope | SourceProblem:
     """The event of one complete, non-blank line, or what is wrong with it."""
     try:
+        usual = _usual.decode(line)
+    except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+        return _any_envelope(number, line)
+    headers = [
+        (header, value.encode())
+        for name, header in _HEADERS
+        if (value := getattr(usual, name)) is not None
+    ]
+    return _decoded(number, headers, bytes(usual.data))
+
+
+def _decoded(
+    number: int, headers: list[tuple[str, bytes]], data: bytes
+) -> Envelope | SourceProblem:
+    try:
+        return decode_record(headers, data)
+    except UndecodableRecord as error:
+        return _problem(number, "invalid_event", f"{error}; line skipped")
+
+
+def _any_envelope(number: int, line: bytes) -> Envelope | SourceProblem:
+    """`_envelope` for a line with attributes beyond the usual ones, or a line that is wrong:
+    each attribute read and checked on its own, so that a problem names the one at fault."""
+    try:
         fields = _attributes.decode(line)
     except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError) as error:
         return _problem(number, "malformed_line", f"not a JSON object: {error}; line skipped")
@@ -121,10 +170,7 @@ def _envelope(number: int, line: bytes) -> Envelope | SourceProblem:
             headers.append((_CONTENT_TYPE, text.encode()))
         else:
             headers.append((f"ce_{name}", text.encode()))
-    try:
-        return decode_record(headers, bytes(fields["data"]))
-    except UndecodableRecord as error:
-        return _problem(number, "invalid_event", f"{error}; line skipped")
+    return _decoded(number, headers, bytes(fields["data"]))
 
 
 def read_envelopes(path: Path) -> Iterator[Envelope | SourceProblem]:
