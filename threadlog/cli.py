@@ -25,6 +25,7 @@ from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
 from threadlog import contract, keys, logs, notifier, ops
 from threadlog.demo import run_demo
+from threadlog.export import command as export
 from threadlog.settings import ConfigError, Settings, from_env, printable
 from threadlog.topics import ensure_topics
 
@@ -150,6 +151,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     contract.add_parser(commands)
     ops.add_parser(commands)
     notifier.add_parser(commands)
+    export.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -189,3 +191,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             ops.run(settings, args)
         case "notifier":
             notifier.run(settings, args)
+        case "export":
+            export.run(settings, args)
