@@ -25,6 +25,7 @@ from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
 from threadlog import contract, import_cmd, installation_secret, keys, logs, notifier, ops
 from threadlog.demo import run_demo
+from threadlog.export import command as export
 from threadlog.settings import ConfigError, Settings, from_env, printable
 from threadlog.topics import ensure_topics
 
@@ -152,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ops.add_parser(commands)
     notifier.add_parser(commands)
     import_cmd.add_parser(commands)
+    export.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -193,3 +195,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             notifier.run(settings, args)
         case "import":
             import_cmd.run(settings, args)
+        case "export":
+            export.run(settings, args)

@@ -7,17 +7,23 @@ doubles in the threads, only in the log.
 """
 
 import asyncio
-from collections.abc import Sequence
+import socket
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Final
+
+import asyncpg
 
 from projections.sql_rows import Conn
 from services.ingest.atomic_append import MAX_GROUP_RECORDS, AppendFailed, AtomicAppender
+from services.ingest.producer_identity import claim
+from services.ingest.producers import LogSettings
 from services.ingest.record_size import Record
 from threadlog.settings import Settings
 
 if TYPE_CHECKING:
     from importers.batches import ArticleSummary
-    from threadlog.import_run import ImportReport
+    from threadlog.import_report import ImportReport
 
 CHUNK_EVENTS: Final = 5_000
 """Events looked up and appended together: one query and one transaction per chunk."""
@@ -27,6 +33,39 @@ PROJECTION: Final = "threads"
 
 class ImportStopped(Exception):
     """Appending stopped; the message says what was appended and what not."""
+
+
+@asynccontextmanager
+async def log_connection(
+    settings: Settings,
+) -> AsyncIterator[tuple["asyncpg.Connection[asyncpg.Record]", AtomicAppender]]:
+    """The command's own connections: PostgreSQL (the secret, the applied ids) and a
+    transactional producer. Its id is claimed per host (services/ingest/producer_identity.py),
+    so a rerun after a kill takes the same id and the broker aborts what the kill left open at
+    once, instead of holding back the worker until the transaction times out."""
+    try:
+        conn = await asyncpg.connect(settings.database_url, timeout=settings.db_timeout_s)
+    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
+        raise ImportStopped(
+            f"PostgreSQL did not answer ({error!r}); is it running, and is DATABASE_URL right?"
+            " Nothing was appended"
+        ) from error
+    identity = claim(settings.topic, f"import-{socket.gethostname()}")
+    appender = AtomicAppender(
+        LogSettings(
+            kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+            topic=settings.topic,
+            transactional_ids=identity.transactional_ids(1),
+        )
+    )
+    try:
+        appender.start()
+        await connected(appender, settings)
+        yield conn, appender
+    finally:
+        await appender.stop()
+        identity.release()
+        await conn.close()
 
 
 async def connected(appender: AtomicAppender, settings: Settings, timeout_s: float = 30) -> None:

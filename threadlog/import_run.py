@@ -12,18 +12,13 @@ kill halfway, appends only what is missing, and says how much it found already i
 import asyncio
 import multiprocessing
 import os
-import socket
 import sys
-from collections import Counter, deque
+from collections import deque
 from collections.abc import AsyncGenerator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Final, TextIO
-
-import asyncpg
 
 from importers.batches import (
     ArticleSummary,
@@ -33,14 +28,13 @@ from importers.batches import (
     planned_article,
     warm_up,
 )
-from importers.formats import READERS, reader_for
+from importers.formats import LOG_FORMATS, READERS, log_reader_for, reader_for
 from importers.source import SourceProblem
 from importers.spill import Spill
-from services.ingest.atomic_append import AtomicAppender
-from services.ingest.producer_identity import claim
-from services.ingest.producers import LogSettings
 from threadlog import installation_secret
-from threadlog.import_append import Appending, ImportStopped, connected
+from threadlog.import_append import Appending, ImportStopped, log_connection
+from threadlog.import_log import import_log
+from threadlog.import_report import ImportOptions, ImportReport
 from threadlog.progress import ProgressBar
 from threadlog.settings import Settings
 
@@ -51,50 +45,6 @@ AHEAD: Final = 4
 PARALLEL_FROM: Final = 20_000
 """Comments from which planning is spread over processes by default: below, the copying of
 records between processes costs more than it saves."""
-
-
-@dataclass
-class ImportReport:
-    """What an import did (or, dry, would do)."""
-
-    articles: list[ArticleSummary] = field(default_factory=list)
-    problems: list[SourceProblem] = field(default_factory=list)
-    comments_read: int = 0
-    events_appended: int = 0
-    already_imported: int = 0
-    batches: int = 0
-    """Transactions committed so far (a test cancels the import after some)."""
-    article_ids: dict[str, str] = field(default_factory=dict)
-    """Article id -> the source key that took it first, to report two keys mapped to one."""
-    fatal: SourceProblem | None = None
-    failed: str | None = None
-    """Why the import stopped before its end, with what was appended and what not."""
-
-    def totals(self) -> tuple[int, int, int, Counter[str]]:
-        """Articles with events, comments, tombstones, and skipped comments by reason."""
-        skipped: Counter[str] = Counter()
-        for article in self.articles:
-            skipped.update(article.skipped)
-        return (
-            sum(1 for a in self.articles if a.comments or a.tombstones),
-            sum(a.comments for a in self.articles),
-            sum(a.tombstones for a in self.articles),
-            skipped,
-        )
-
-
-@dataclass(frozen=True)
-class ImportOptions:
-    """The command's arguments."""
-
-    format: str
-    path: Path
-    article_map: Mapping[str, str] = field(default_factory=dict)
-    dry_run: bool = False
-    site: str | None = None
-    workers: int | None = None
-    """Processes planning articles; None: none for a small file, else one per core, up to 4.
-    0 plans in the command's own process."""
 
 
 async def run_import(
@@ -108,6 +58,13 @@ async def run_import(
     """Import `options.path`; the report says what happened. UnknownFormat, BadMap and OSError
     come before anything is read. `report` may be passed in to watch it while this runs."""
     report = report if report is not None else ImportReport()
+    if options.format in LOG_FORMATS:
+        read_log = log_reader_for(options.format, readers)
+        try:
+            await import_log(settings, options, report, read_log)
+        except ImportStopped as error:
+            report.failed = str(error)
+        return report
     read = reader_for(options.format, dict(readers))
     with Spill() as spill:
         bar = ProgressBar(f"reading {options.path.name}", progress)
@@ -218,26 +175,9 @@ async def _append_all(
     progress: TextIO,
     pool: ProcessPoolExecutor | None,
 ) -> None:
-    try:
-        conn = await asyncpg.connect(settings.database_url, timeout=settings.db_timeout_s)
-    except (OSError, TimeoutError, asyncpg.PostgresError) as error:
-        raise ImportStopped(
-            f"PostgreSQL did not answer ({error!r}); is it running, and is DATABASE_URL right?"
-            " Nothing was appended"
-        ) from error
-    identity = claim(settings.topic, f"import-{socket.gethostname()}")
-    appender = AtomicAppender(
-        LogSettings(
-            kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
-            topic=settings.topic,
-            transactional_ids=identity.transactional_ids(1),
-        )
-    )
-    try:
+    async with log_connection(settings) as (conn, appender):
         await installation_secret.migrate(conn, settings.pg_schema)
         secret = await installation_secret.secret(conn, settings.pg_schema)
-        appender.start()
-        await connected(appender, settings)
         appending = Appending(appender, conn, settings.pg_schema, report)
         config = _config(settings, options, secret)
         bar = ProgressBar(f"importing {options.format}", progress)
@@ -250,10 +190,6 @@ async def _append_all(
                 bar.update(done, spill.comments)
         await appending.flush()
         bar.close()
-    finally:
-        await appender.stop()
-        identity.release()
-        await conn.close()
 
 
 def _add(report: ImportReport, article: PlannedArticle) -> ArticleSummary:
@@ -272,3 +208,6 @@ def _add(report: ImportReport, article: PlannedArticle) -> ArticleSummary:
             )
         )
     return summary
+
+
+__all__ = ["ImportOptions", "ImportReport", "run_import"]

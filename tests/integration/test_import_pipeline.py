@@ -16,10 +16,11 @@ import asyncpg
 import pytest
 from litestar.testing import AsyncTestClient
 
-from events import Limits
+from events import ArticlePublished, CommentPosted, Envelope, Limits, encode_record
 from importers.ids import IdMaker
 from importers.plan import Planner, plan_items
 from importers.source import SourceArticle, SourceComment, SourceItem, SourceVote
+from importers.threadlog_format import record_line
 from projections import Worker
 from tests import import_items
 from tests.integration.conftest import eventually
@@ -193,3 +194,64 @@ async def test_a_kill_halfway_then_a_rerun_completes_and_doubles_nothing(
     counts = (await query.get("/v1/counts", params={"article_id": ids})).json()["counts"]
     assert counts == dict.fromkeys(ids, 600)
     assert await applied_imports(settings) == expected
+
+
+def log_export(path: Path, count: int) -> int:
+    """An export of another installation's log (one thread of `count` comments) as
+    `threadlog export` writes it; the number of events."""
+    recorded = datetime(2026, 11, 30, tzinfo=UTC)
+
+    def envelope(event_id: str, data: Any) -> Envelope:
+        return Envelope(
+            id=event_id,
+            type=type(data).__name__,
+            source="/cms",
+            time=T0,
+            data=data,
+            recordedtime=recorded,
+        )
+
+    events = [envelope("e-pub", ArticlePublished(article_id="moved", title="Moved"))]
+    events += [
+        envelope(
+            f"e-{n}",
+            CommentPosted(article_id="moved", comment_id=f"c{n}", author_id="u", body=f"b{n}"),
+        )
+        for n in range(count)
+    ]
+    with path.open("wb") as file:
+        for event in events:
+            _, value, headers = encode_record(event)
+            file.write(record_line(headers, value))
+    return len(events)
+
+
+async def test_threadlog_export_is_appended_as_it_is_and_once(
+    settings: Settings, worker: Worker, query: AsyncTestClient[Any], tmp_path: Path
+) -> None:
+    """`threadlog import threadlog FILE`: the events as exported (same ids, no plan), served;
+    a second run appends nothing and says so."""
+    path = tmp_path / "threadlog.jsonl"
+    expected = log_export(path, 30)
+    options = ImportOptions(format="threadlog", path=path)
+    report = await run_import(settings, options, progress=io.StringIO())
+    assert (report.failed, report.events_appended, report.comments_read) == (None, expected, 30)
+    await eventually(
+        lambda: _applied(settings, "e-%", expected), what="the exported events to apply"
+    )
+    page = (await query.get("/v1/articles/moved/thread", params={"limit": 100})).json()
+    assert len(page["comments"]) == 30
+    again = await run_import(settings, options, progress=io.StringIO())
+    assert (again.events_appended, again.already_imported) == (0, expected)
+
+
+async def _applied(settings: Settings, pattern: str, expected: int) -> bool:
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        count: int = await conn.fetchval(
+            f'select count(*) from "{settings.pg_schema}".applied_events where event_id like $1',
+            pattern,
+        )
+        return count >= expected
+    finally:
+        await conn.close()

@@ -135,3 +135,15 @@ def test_no_database_stops_with_nothing_appended(tmp_path: Path) -> None:
     assert report.failed is not None
     assert report.failed.startswith("PostgreSQL did not answer")
     assert report.events_appended == 0
+
+
+def test_a_truncated_threadlog_export_appends_nothing(tmp_path: Path) -> None:
+    """The `threadlog` format is checked to its end before anything is appended: a cut last
+    line stops it with nothing appended (no server is reached)."""
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b'{"specversion":"1.0","id":"e1","type":"ArticlePublished","so')
+    options = ImportOptions(format="threadlog", path=path)
+    report = asyncio.run(run_import(NOWHERE, options, progress=io.StringIO()))
+    assert report.fatal is not None
+    assert report.fatal.code == "truncated_file"
+    assert report.failed == "the file could not be read to its end; nothing was appended"
