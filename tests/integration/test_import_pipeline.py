@@ -24,6 +24,7 @@ from importers.threadlog_format import record_line
 from projections import Worker
 from tests import import_items
 from tests.integration.conftest import eventually
+from threadlog import installation_secret
 from threadlog.import_cmd import print_report
 from threadlog.import_run import ImportOptions, ImportReport, run_import
 from threadlog.settings import Settings
@@ -255,3 +256,20 @@ async def _applied(settings: Settings, pattern: str, expected: int) -> bool:
         return count >= expected
     finally:
         await conn.close()
+
+
+async def test_the_installation_secret_is_made_once_for_every_machine(settings: Settings) -> None:
+    """Connections made at once (two machines importing) get one secret, kept across runs."""
+    conns = [await asyncpg.connect(settings.database_url) for _ in range(3)]
+    try:
+        await installation_secret.migrate(conns[0], settings.pg_schema)
+        secrets = await asyncio.gather(
+            *(installation_secret.secret(c, settings.pg_schema) for c in conns)
+        )
+        again = await installation_secret.secret(conns[0], settings.pg_schema)
+    finally:
+        for conn in conns:
+            await conn.close()
+    assert len(set(secrets)) == 1
+    assert again == secrets[0]
+    assert len(again) == 32
