@@ -45,6 +45,13 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     parser.add_argument("--json", action="store_true", help="one JSON object per article")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="plan in N more processes (for large files on a machine with idle cores)",
+    )
+    parser.add_argument(
         "--site",
         metavar="NAME",
         help="a name for the source site when one installation imports two sites of one"
@@ -61,6 +68,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
             article_map=read_map(args.map) if args.map else {},
             dry_run=args.dry_run,
             site=args.site,
+            workers=args.workers,
         )
         if not args.file.is_file():
             raise OSError(f"{args.file}: no such file")

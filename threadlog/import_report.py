@@ -48,6 +48,6 @@ class ImportOptions:
     article_map: Mapping[str, str] = field(default_factory=dict)
     dry_run: bool = False
     site: str | None = None
-    workers: int | None = None
-    """Processes planning articles; None: none for a small file, else one per core, up to 4.
-    0 plans in the command's own process."""
+    workers: int = 0
+    """Processes planning articles besides the command's own; 0 plans in the command's process
+    (measured faster on the shared 2-core machine, whose cores were busy: see the README)."""

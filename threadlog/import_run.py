@@ -11,7 +11,6 @@ kill halfway, appends only what is missing, and says how much it found already i
 
 import asyncio
 import multiprocessing
-import os
 import sys
 from collections import deque
 from collections.abc import AsyncGenerator, Mapping
@@ -42,9 +41,6 @@ BATCH_COMMENTS: Final = 2_000
 """Comments per batch of articles planned together (by one worker process)."""
 AHEAD: Final = 4
 """Batches planned ahead of the one being appended: the workers keep busy meanwhile."""
-PARALLEL_FROM: Final = 20_000
-"""Comments from which planning is spread over processes by default: below, the copying of
-records between processes costs more than it saves."""
 
 
 async def run_import(
@@ -73,7 +69,7 @@ async def run_import(
         report.comments_read = spill.comments
         report.problems.extend(spill.general_problems())
         report.fatal = spill.fatal
-        pool = start_pool(_workers(options, spill)) if report.fatal is None else None
+        pool = start_pool(options.workers) if report.fatal is None else None
         try:
             if options.dry_run:
                 # Author ids are never shown by a dry run: any secret derives the same counts.
@@ -103,12 +99,6 @@ def _config(settings: Settings, options: ImportOptions, secret: bytes) -> PlanCo
         now=datetime.now(UTC),
         article_map=dict(options.article_map),
     )
-
-
-def _workers(options: ImportOptions, spill: Spill) -> int:
-    if options.workers is not None:
-        return options.workers
-    return 0 if spill.comments < PARALLEL_FROM else min(4, os.cpu_count() or 1)
 
 
 def start_pool(workers: int) -> ProcessPoolExecutor | None:
