@@ -92,7 +92,7 @@ async def _drop(settings: Settings) -> None:
 
 
 async def run(
-    comments: int, per_article: int, dry_run: bool, workers: int | None = None
+    comments: int, per_article: int, dry_run: bool, workers: int = 0
 ) -> dict[str, object]:
     """Run the benchmark, print and return its figures and conditions."""
     settings = bench_settings("import")
@@ -143,7 +143,7 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--per-article", type=int, default=100)
     parser.add_argument("--dry-run", action="store_true", help="plan and validate, append nothing")
-    parser.add_argument("--workers", type=int, help="planning processes (default: the command's)")
+    parser.add_argument("--workers", type=int, default=0, help="planning processes besides the command")
     args = parser.parse_args()
     asyncio.run(run(args.comments, args.per_article, args.dry_run, args.workers))
 
