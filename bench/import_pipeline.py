@@ -143,7 +143,9 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=100_000)
     parser.add_argument("--per-article", type=int, default=100)
     parser.add_argument("--dry-run", action="store_true", help="plan and validate, append nothing")
-    parser.add_argument("--workers", type=int, default=0, help="planning processes besides the command")
+    parser.add_argument(
+        "--workers", type=int, default=0, help="planning processes besides the command"
+    )
     args = parser.parse_args()
     asyncio.run(run(args.comments, args.per_article, args.dry_run, args.workers))
 
