@@ -130,9 +130,7 @@ async def test_imported_history_is_served_as_its_source_had_it(
         return bool((await query.get("/v1/events/live-c4")).json()["status"] != "pending")
 
     await eventually(decided, what="the last event to be applied")
-    page = (
-        await query.get(f"/v1/articles/{ARTICLE}/thread", params={"sort": "oldest"})
-    ).json()
+    page = (await query.get(f"/v1/articles/{ARTICLE}/thread", params={"sort": "oldest"})).json()
     assert [
         (c["comment_id"], c["status"], c["posted_at"], c["score"]) for c in page["comments"]
     ] == [
