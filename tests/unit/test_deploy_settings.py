@@ -27,7 +27,8 @@ K8S = ROOT / "deploy" / "k8s"
 CHART = ROOT / "deploy" / "helm" / "threadlog"
 IMAGE = "ghcr.io/threadlog/threadlog"
 API_VERSIONS = [
-    f"--api-versions={api}" for api in ("kafka.strimzi.io/v1", "postgresql.cnpg.io/v1", "keda.sh/v1alpha1")
+    f"--api-versions={api}"
+    for api in ("kafka.strimzi.io/v1", "postgresql.cnpg.io/v1", "keda.sh/v1alpha1")
 ]
 """What a cluster with the operators serves: the chart refuses its objects without them."""
 
@@ -135,7 +136,9 @@ def test_placeholders_wait_for_their_items() -> None:
 def _helm() -> str | None:
     """`make deploy-check`'s helm (THREADLOG_HELM), the one it builds, or one on the PATH."""
     tool = ROOT / ".state" / "tools" / "bin" / "helm"
-    return os.environ.get("THREADLOG_HELM") or (str(tool) if tool.exists() else shutil.which("helm"))
+    return os.environ.get("THREADLOG_HELM") or (
+        str(tool) if tool.exists() else shutil.which("helm")
+    )
 
 
 def _rendered(values: list[str]) -> list[dict[str, Any]]:
@@ -161,9 +164,7 @@ def test_rendered_chart_gives_every_container_exactly_the_table(values: list[str
         for doc in docs
         if doc["kind"] in ("ConfigMap", "Secret")
     }
-    pods = [
-        doc["spec"]["template"]["spec"] for doc in docs if doc["kind"] in ("Deployment", "Job")
-    ]
+    pods = [doc["spec"]["template"]["spec"] for doc in docs if doc["kind"] in ("Deployment", "Job")]
     containers = [c for pod in pods for c in pod["containers"] if c["image"].startswith(IMAGE)]
     assert len(containers) == 6, "ingest, query, web, worker, notifier and init"
     for container in containers:
