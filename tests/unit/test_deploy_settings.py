@@ -147,7 +147,8 @@ def _rendered(values: list[str]) -> list[dict[str, Any]]:
         if os.environ.get("THREADLOG_REQUIRE_HELM"):
             pytest.fail("helm is not installed: `make deploy-check` installs it")
         pytest.skip("helm is not installed (`make deploy-check` installs it and runs this)")
-    args = [helm, "template", "threadlog", str(CHART), "--namespace", "threadlog", *API_VERSIONS]
+    args = [helm, "template", "threadlog", str(CHART), "--namespace", "threadlog"]
+    args += ["--kube-version", "1.37.0", *API_VERSIONS]
     for name in values:
         args += ["-f", str(CHART / name)]
     out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
