@@ -102,7 +102,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 
 {{/* PLACEHOLDERS (#18 item 1): a process's Kafka user, its password and the cluster's CA. */}}
 {{- define "threadlog.kafkaAuthEnv" -}}
-{{- if .root.Values.kafkaAuth.enabled }}
+{{- /* The pages (web) talk to no Kafka. */ -}}
+{{- if and .root.Values.kafkaAuth.enabled (hasKey .root.Values.kafkaAuth.users .component) }}
 {{- $auth := .root.Values.kafkaAuth -}}
 {{- $user := index $auth.users .component -}}
 {{- $name := include "threadlog.kafkaUser" . }}
@@ -134,7 +135,8 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end }}
 {{- end -}}
 
-{{/* The pod's volumes: /tmp (the root file system is read-only) and the Kafka CA. */}}
+{{/* The pod's volumes: /tmp (the root file system is read-only) and the Kafka CA (mounted in
+     every pod, the pages' too, for one pod template). */}}
 {{- define "threadlog.volumes" -}}
 - name: tmp
   emptyDir: {sizeLimit: 64Mi}
@@ -243,7 +245,8 @@ spec:
           args: [{{ .component | quote }}]
           envFrom:
             {{- include "threadlog.envFrom" (dict "root" $root "configMap" (printf "%s-settings" $fullname) "secret" (include "threadlog.secretName" $root)) | nindent 12 }}
-          {{- $env := printf "%s\n%s\n%s" (include "threadlog.databaseEnv" .) (include "threadlog.kafkaAuthEnv" .) (.env | default "") | trim }}
+          {{- $env := printf "%s\n%s\n%s" (include "threadlog.databaseEnv" .) (include "threadlog.kafkaAuthEnv" .) (.env | default "") -}}
+          {{- $env = regexReplaceAll "\n[ \t]*\n" $env "\n" | trim }}
           {{- if $env }}
           env:
             {{- $env | nindent 12 }}
@@ -255,7 +258,7 @@ spec:
               protocol: TCP
           {{- end }}
           {{- with .probes }}
-          {{- . | nindent 10 }}
+          {{- . | trim | nindent 10 }}
           {{- end }}
           resources:
             {{- toYaml $values.resources | nindent 12 }}
