@@ -44,7 +44,7 @@ PERSONAL_FIELDS: Final[dict[str, tuple[tuple[str, str], ...]]] = {
     "ArticleReopened": (("reason", "by"),),
     "AuthorBanned": (("reason", "moderator_id"),),
     "AuthorUnbanned": (("reason", "moderator_id"),),
-    "AuthorErased": (("reason", "requested_by"),),
+    "AuthorErased": (("reason", "moderator_id"),),
 }
 """Per event type, each personal field with the field naming whose text it is. Not listed:
 `ArticlePublished.author` and the article's title and body, which a newsroom publishes under a

@@ -17,7 +17,7 @@ import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
 from events.sealing import DataKey, new_data_key
-from subject_keys.kek import unwrap, wrap
+from subject_keys.kek import load_kek, unwrap, wrap
 from subject_keys.settings import KeyStoreSettings
 
 _DDL: Final = """
@@ -72,6 +72,7 @@ class KeyStore:
         self._connecting = asyncio.Lock()
         self._by_subject: dict[str, tuple[float, DataKey]] = {}
         self._by_kid: dict[str, tuple[float, bytes | None]] = {}
+        self._kek: bytes | None = None
         self.queries = 0
         """Round trips made to the key store (the cache's effect, for tests and /metrics)."""
 
@@ -101,8 +102,25 @@ class KeyStore:
                 )
                 async with pool.acquire() as conn:
                     await migrate_key_store(conn, s.schema)
+                self._kek = load_kek(s.kek, s.kek_file)
                 self._pool = pool
             return self._pool
+
+    def _unavailable(self, error: BaseException) -> KeyStoreUnavailable:
+        return KeyStoreUnavailable(
+            f"the key store ({self.settings.schema} at {self.settings.database_url})"
+            f" did not answer: {error!r}"
+        )
+
+    async def _ready_kek(self) -> bytes:
+        """The KEK, once the key store answered (its table created if missing)."""
+        try:
+            async with asyncio.timeout(self.settings.timeout_s * 2):
+                await self._conn_pool()
+        except _UNAVAILABLE as error:
+            raise self._unavailable(error) from error
+        assert self._kek is not None
+        return self._kek
 
     async def _fetch(self, sql: str, *args: object) -> list[asyncpg.Record]:
         try:
@@ -112,17 +130,15 @@ class KeyStore:
                     self.queries += 1
                     return list(await conn.fetch(sql, *args))
         except _UNAVAILABLE as error:
-            raise KeyStoreUnavailable(
-                f"the key store ({self.settings.schema} at {self.settings.database_url})"
-                f" did not answer: {error!r}"
-            ) from error
+            raise self._unavailable(error) from error
 
     def _fresh(self, at: float, destroyed: bool) -> bool:
         return destroyed or time.monotonic() - at < self.settings.ttl_s
 
     def _unwrap(self, row: asyncpg.Record) -> bytes | None:
         wrapped = row["dek_wrapped"]
-        return None if wrapped is None else unwrap(self.settings.kek, row["kid"], wrapped)
+        assert self._kek is not None  # read with the pool, before any row
+        return None if wrapped is None else unwrap(self._kek, row["kid"], wrapped)
 
     async def sealing_keys(self, subjects: Iterable[str]) -> dict[str, DataKey]:
         """The data key of each subject, created if they have none (one round trip for those
@@ -147,7 +163,8 @@ class KeyStore:
         if wanted:
             kids = [_new_kid() for _ in wanted]
             deks = [new_data_key() for _ in wanted]
-            wrapped = [wrap(self.settings.kek, k, d) for k, d in zip(kids, deks, strict=True)]
+            kek = await self._ready_kek()
+            wrapped = [wrap(kek, k, d) for k, d in zip(kids, deks, strict=True)]
             rows = await self._fetch(
                 "with new as (insert into subject_keys (kid, subject_id, dek_wrapped)"
                 " select * from unnest($1::text[], $2::text[], $3::bytea[])"

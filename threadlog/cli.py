@@ -23,7 +23,8 @@ from services.ingest.coalesced_writes import CoalescingHttpToolsProtocol
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
-from threadlog import contract, keys, logs, notifier, ops
+from subject_keys import migrate_key_store
+from threadlog import contract, erasure, keys, logs, notifier, ops
 from threadlog.demo import run_demo
 from threadlog.settings import ConfigError, Settings, from_env, printable
 from threadlog.topics import ensure_topics
@@ -38,6 +39,7 @@ async def _init(settings: Settings) -> None:
         await migrate(conn, settings.pg_schema)
         await migrate_keys(conn, settings.pg_schema)
         await migrate_notifications(conn, settings.pg_schema)
+        await migrate_key_store(conn, settings.key_store_schema)
     finally:
         await conn.close()
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
@@ -150,6 +152,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     contract.add_parser(commands)
     ops.add_parser(commands)
     notifier.add_parser(commands)
+    erasure.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -189,3 +192,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             ops.run(settings, args)
         case "notifier":
             notifier.run(settings, args)
+        case erasure.COMMAND:
+            erasure.run(settings, args)

@@ -50,6 +50,8 @@ alter table comments add column if not exists post_rejection text;
 alter table comments add column if not exists banned boolean not null default false;
 -- A moderator's pin (CommentPinned): the comment leads its thread's top-level comments.
 alter table comments add column if not exists pinned boolean not null default false;
+-- Its author was erased (AuthorErased): a tombstone without text or name, whatever came first.
+alter table comments add column if not exists erased boolean not null default false;
 -- Room on each page, so the update of a parent's reply count stays a heap-only tuple update.
 alter table comments set (fillfactor = 90);
 
@@ -100,6 +102,12 @@ create table if not exists bans (
 );
 -- The worker loads an author's bans with every post of theirs, and rewrites them on a ban.
 create index if not exists bans_by_author on bans (author_id);
+
+-- Authors erased (AuthorErased): their later events are erased too, whatever the order.
+create table if not exists erased_authors (
+    author_id text primary key,
+    erased_at timestamptz not null
+);
 
 -- What became of each event: GET /v1/events/{id}.
 create table if not exists event_outcomes (

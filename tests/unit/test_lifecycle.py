@@ -103,6 +103,7 @@ class Thread:
             "flag_count",
             "score",
             "pinned",
+            "erased",
         ]
         [row] = [r for r in self.model.snapshot()["comments"] if r[1] == comment_id]
         return dict(zip(names, row, strict=True))
