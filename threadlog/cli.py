@@ -24,7 +24,7 @@ from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
 from subject_keys import migrate_key_store
-from threadlog import contract, erasure, keys, logs, notifier, ops
+from threadlog import contract, erasure, keys, logs, notifier, ops, seal_topic
 from threadlog.demo import run_demo
 from threadlog.settings import ConfigError, Settings, from_env, printable
 from threadlog.topics import ensure_topics
@@ -153,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ops.add_parser(commands)
     notifier.add_parser(commands)
     erasure.add_parser(commands)
+    seal_topic.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -194,3 +195,5 @@ def main(argv: Sequence[str] | None = None) -> None:
             notifier.run(settings, args)
         case erasure.COMMAND:
             erasure.run(settings, args)
+        case seal_topic.COMMAND:
+            seal_topic.run(settings, args)

@@ -111,6 +111,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     service cross-origin (CORS); empty: none. Credentials are never allowed."""
     ingest_cors_origins: str = ""
     """The same for ingest, apart: a script posting events holds a produce key; empty: none."""
+    dlq_retention_days: float = 30.0
+    """How long the dead-letter topic keeps a parked record (`threadlog init` sets it): a
+    record parked in clear leaves within this erasure horizon. Redrive or export before."""
     encrypt_personal_data: bool = _default(KeyStoreSettings, "seal")
     """Seal personal fields (bodies, names, notes) under their owner's key at ingest, so that
     erasing a person is deleting a key (README, Security: Erasure). Off: events are appended in

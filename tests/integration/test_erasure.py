@@ -1,0 +1,207 @@
+"""Erasing an author (#17): their text leaves every API answer, stream, table and record, and a
+rebuild cannot bring it back; nobody else's data changes; a key store that is down loses and
+erases nothing."""
+
+import asyncio
+import subprocess
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import msgspec
+from aiokafka import AIOKafkaProducer
+
+from events import CommentPosted, Envelope, decode_record
+from projections import Worker
+from projections.log_reader import read_range
+from projections.rebuild import rebuild
+from projections.verify import verify
+from subject_keys import KeyStore, open_keys_for
+from tests.integration.conftest import produce
+from tests.integration.sse import messages
+from tests.integration.test_lifecycle_api import Client, ev, post, send
+from tests.integration.test_stream import next_change, open_stream
+from threadlog.seal_topic import seal_topic
+from threadlog.settings import Settings
+
+SECRET = "zebrapancake"
+"""In everything Mira writes, so one grep finds any of it."""
+NAME = "Mira Quillfeather"
+
+
+def _scene() -> list[dict[str, Any]]:
+    """Mira posts, is replied to, edits, flags Olga's comment with a note; Olga has a thread
+    of her own Mira never touched."""
+    mira = post("m1", 1, author="mira", body=f"{SECRET} first words")
+    mira["data"]["author_name"] = NAME
+    return [
+        ev("ArticlePublished", 0, article_id="art", title="T"),
+        ev("ArticlePublished", 0, article_id="other", title="O"),
+        mira,
+        post("o1", 2, author="olga", parent="m1", body="Olga replies"),
+        post("o2", 2, author="olga", article="other", body="Olga alone"),
+        ev("CommentEdited", 3, article_id="art", comment_id="m1", editor_id="mira",
+           body=f"{SECRET} second words"),
+        ev("CommentFlagged", 4, article_id="art", comment_id="o1", flagger_id="mira",
+           reason="other", note=f"{SECRET} flag note"),
+        ev("CommentFlagged", 4, article_id="art", comment_id="m1", flagger_id="olga",
+           reason="spam", note="olga's note"),
+    ]  # fmt: skip
+
+
+async def _raw_values(settings: Settings, topic: str) -> bytes:
+    """Every record of `topic` (values and headers), as a plain read_committed Kafka consumer
+    reads them (`read_range` opens nothing)."""
+    seen = b""
+    async for r in read_range(settings.kafka_bootstrap_servers, topic):
+        seen += (r.value or b"") + b"".join(v for _, v in r.headers)
+    return seen
+
+
+def _dump(settings: Settings) -> str:
+    """pg_dump of the test's schema and of its key store's schema."""
+    return subprocess.run(
+        ["pg_dump", settings.database_url, "--schema", settings.pg_schema,
+         "--schema", settings.key_store_schema],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+
+
+async def _answers(query: Client) -> str:
+    """Every API answer that could show Mira's words: the thread, the permalink with its edit
+    history, her timeline, the moderation queue, the other thread."""
+    paths = [
+        "/v1/articles/art/thread",
+        "/v1/comments/m1?article_id=art",
+        "/v1/comments/o1?article_id=art",
+        "/v1/authors/mira/timeline",
+        "/v1/moderation/queue",
+        "/v1/articles/other/thread",
+    ]
+    return "".join([(await query.get(p)).text for p in paths])
+
+
+async def _verify(settings: Settings) -> tuple[str, list[str]]:
+    conn = await asyncpg.connect(
+        settings.database_url, server_settings={"search_path": settings.pg_schema}
+    )
+    try:
+        verdict = await verify(settings.worker(), conn, "threads")
+    finally:
+        await conn.close()
+    return verdict.tables_digest, verdict.differences
+
+
+async def test_an_erased_author_is_gone_from_every_answer_stream_table_and_record(
+    settings: Settings,
+    ingest: Client,
+    query: Client,
+    query_server: httpx.AsyncClient,
+    worker: Worker,
+) -> None:
+    """Posted, edited, flagged with a note, then erased: Mira's words and name are in no API
+    answer, no stream (a reconnect with an old Last-Event-ID included), no table of the test's
+    schema or of the key store, no record of the event topic or the dead-letter topic; they
+    stay absent after a rebuild, which verifies equal; Olga's rows are untouched."""
+    await send(ingest, query, _scene()[:2])
+    async with open_stream(query_server) as stream:
+        await send(ingest, query, _scene()[2:])
+        first = await next_change(stream)
+    assert SECRET in await _answers(query)  # the scene is served before the erasure
+    raw = await _raw_values(settings, settings.topic)
+    assert SECRET.encode() not in raw
+    assert NAME.encode() not in raw
+    before, differences = await _verify(settings)
+    assert differences == []
+
+    erased = ev("AuthorErased", 5, author_id="mira", moderator_id="mod", reason="Art. 17")
+    decided = await send(ingest, query, [erased])
+    assert decided[erased["id"]]["status"] == "applied"
+
+    answers = await _answers(query)
+    assert SECRET not in answers
+    assert NAME not in answers
+    m1 = (await query.get("/v1/comments/m1?article_id=art")).json()["comment"]
+    assert m1["status"] == "deleted"
+    assert m1["body"] is None
+    thread = (await query.get("/v1/articles/art/thread")).json()
+    assert [c["comment_id"] for c in thread["comments"]] == ["m1"]
+    assert thread["comments"][0]["replies"][0]["comment_id"] == "o1"  # the reply keeps its place
+    assert "olga's note" in _dump(settings)  # other people's notes stay
+    assert first.id is not None
+    async with query_server.stream(
+        "GET", "/v1/articles/art/stream", headers={"Last-Event-ID": first.id}
+    ) as response:
+        replayed = ""
+        async with asyncio.timeout(10):
+            async for message in messages(response):
+                replayed += message.data
+                if message.comment == "following":
+                    break
+    assert SECRET not in replayed
+    dump = _dump(settings)
+    assert SECRET not in dump
+    assert NAME not in dump
+    for topic in (settings.topic, settings.dlq_topic):
+        raw = await _raw_values(settings, topic)
+        assert SECRET.encode() not in raw
+        assert NAME.encode() not in raw
+    erased_digest, differences = await _verify(settings)
+    assert differences == []
+
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await rebuild(settings.worker(), conn, "threads")
+    finally:
+        await conn.close()
+    assert (await _verify(settings)) == (erased_digest, [])
+    dump = _dump(settings)
+    assert SECRET not in dump
+    assert NAME not in dump
+    assert SECRET not in await _answers(query)
+    other = (await query.get("/v1/articles/other/thread")).json()
+    assert other["comments"][0]["body"] == "Olga alone"
+    assert before != erased_digest
+
+
+async def test_seal_topic_copies_a_clear_log_into_a_sealed_one(
+    settings: Settings, producer: AIOKafkaProducer
+) -> None:
+    """History written before sealing: `threadlog seal-topic` copies every record to the same
+    partition of a new topic, in order, the clear ones sealed; read back with the keys, the
+    events are those of the old log, and no text is left in the new topic."""
+    clear = [
+        Envelope(
+            id=f"old-{i}",
+            type="CommentPosted",
+            source="/old",
+            time=datetime(2024, 1, 1, tzinfo=UTC),
+            data=CommentPosted(
+                article_id=f"a{i % 4}",
+                comment_id=f"c{i}",
+                author_id=f"u{i % 3}",
+                author_name=NAME,
+                body=f"{SECRET} {i}",
+            ),
+        )
+        for i in range(40)
+    ]
+    await produce(producer, settings.topic, clear)
+    assert SECRET.encode() in await _raw_values(settings, settings.topic)
+    new_topic = f"{settings.topic}.sealed"
+    copied, sealed = await seal_topic(settings, new_topic)
+    assert (copied, sealed) == (40, 40)
+    raw = await _raw_values(settings, new_topic)
+    assert SECRET.encode() not in raw
+    assert NAME.encode() not in raw
+    moved = msgspec.structs.replace(settings, topic=new_topic)
+    old = [r async for r in read_range(settings.kafka_bootstrap_servers, settings.topic)]
+    new = [r async for r in read_range(settings.kafka_bootstrap_servers, new_topic)]
+    assert [(r.partition, r.offset, r.key) for r in new] == [
+        (r.partition, r.offset, r.key) for r in old
+    ]
+    async with KeyStore(moved.key_store()) as keys:
+        opened = await open_keys_for(keys, (r.headers for r in new))
+        events = [decode_record(r.headers, r.value, opened) for r in new]
+    assert sorted(events, key=lambda e: e.id) == sorted(clear, key=lambda e: e.id)
