@@ -92,3 +92,29 @@ async def test_key_store_down_during_catch_up_stalls_the_worker_and_erases_nothi
         worker.request_stop()
         await asyncio.wait_for(task, 15)
         await worker.stop()
+
+
+async def test_the_worker_loads_a_batchs_keys_in_one_query(
+    settings: Settings, ingest: Client, db: "asyncpg.Connection[Any]"
+) -> None:
+    """200 comments by 50 authors, read in a few polls: the worker asks the key store once per
+    poll (and not at all for what its cache holds), not once per record or author."""
+    events = [ev("ArticlePublished", 0, article_id="art", title="T")]
+    events += [post(f"c{i}", 1, author=f"a{i % 50}", body=f"words {i}") for i in range(200)]
+    assert (await ingest.post("/v1/events", json=events)).status_code == 202
+    worker = Worker(msgspec.structs.replace(settings.worker(), poll_timeout_ms=100))
+    await worker.start()
+    task = asyncio.create_task(worker.run())
+    try:
+
+        async def applied() -> bool:
+            return bool(await db.fetchval("select count(*) from comments") == 200)
+
+        await eventually(applied, what="the worker to apply the 200 comments")
+        assert worker.keys is not None
+        assert 1 <= worker.keys.queries <= 3
+        assert await db.fetchval("select count(*) from comments where body like 'words %'") == 200
+    finally:
+        worker.request_stop()
+        await asyncio.wait_for(task, 15)
+        await worker.stop()
