@@ -233,3 +233,47 @@ async def test_replay_erasures_destroys_again_the_keys_a_restore_brought_back(
         assert (row["dek_wrapped"], row["destroyed_at"] is not None) == (None, True)
     finally:
         await conn.close()
+
+
+async def test_an_erased_author_s_notifications_go(
+    settings: Settings, ingest: Client, query: Client, worker: Worker, notifier: None
+) -> None:
+    """A reply notifies Mira; once she is erased, the notifier drops her notifications and
+    the ones she caused (a reply of hers to Olga, which also shows no more)."""
+    await send(
+        ingest,
+        query,
+        [
+            _scene()[0],
+            post("m1", 1, author="mira", body=f"{SECRET} 1"),
+            post("o1", 2, author="olga"),
+            post("o2", 3, author="olga", parent="m1"),
+            post("m2", 4, author="mira", parent="o1", body=f"{SECRET} 2"),
+        ],
+    )
+
+    async def notified() -> bool:
+        mira = (await query.get("/v1/authors/mira/notifications")).json()["items"]
+        olga = (await query.get("/v1/authors/olga/notifications")).json()["items"]
+        return len(mira) == 1 and len(olga) == 1
+
+    await eventually(notified, what="the notifier to tell Mira and Olga of the replies")
+    await send(ingest, query, [ev("AuthorErased", 5, author_id="mira", moderator_id="mod")])
+
+    async def forgotten() -> bool:
+        conn = await asyncpg.connect(
+            settings.database_url, server_settings={"search_path": settings.pg_schema}
+        )
+        try:
+            return bool(
+                await conn.fetchval(
+                    "select count(*) from notifications"
+                    " where recipient_id = 'mira' or actor_id = 'mira'"
+                )
+                == 0
+            )
+        finally:
+            await conn.close()
+
+    await eventually(forgotten, what="the notifier to drop Mira's notifications")
+    assert (await query.get("/v1/authors/olga/notifications")).json()["items"] == []
