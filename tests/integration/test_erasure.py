@@ -19,7 +19,7 @@ from projections.log_reader import read_range
 from projections.rebuild import rebuild
 from projections.verify import verify
 from subject_keys import KeyStore, open_keys_for
-from tests.integration.conftest import produce
+from tests.integration.conftest import eventually, produce
 from tests.integration.test_lifecycle_api import Client, ev, post, send
 from tests.integration.test_stream import next_change, open_stream
 from threadlog.erasure import erase_author, replay_erasures
