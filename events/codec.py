@@ -31,7 +31,14 @@ from events.problems import (
 )
 from events.request_body import Shape
 from events.sealing import SEALED_HEADER, DataKey, OpenKeys, open_value, seal_data, sealed_kids
-from events.upcast import UnknownVersion, current_version, dataschema, upcast, version_of
+from events.upcast import (
+    SEALED_SUFFIX,
+    UnknownVersion,
+    current_version,
+    dataschema,
+    upcast,
+    version_of,
+)
 
 Headers = Sequence[tuple[str, bytes]]
 """Kafka record headers, as aiokafka hands them over."""
@@ -250,6 +257,7 @@ def encode_record(
         data = msgspec.to_builtins(envelope.data)
         used = seal_data(envelope.type, envelope.id, data, keys)
         if used:
+            headers[5] = ("ce_dataschema", (dataschema(envelope.type) + SEALED_SUFFIX).encode())
             headers.append((SEALED_HEADER, ",".join(used).encode()))
             return envelope.key.encode(), _encoder.encode(data), headers
     return envelope.key.encode(), _encoder.encode(envelope.data), headers

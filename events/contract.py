@@ -15,7 +15,7 @@ import msgspec
 from events.catalog import EVENT_TYPES
 from events.codec import CONTENT_TYPE
 from events.sealing import PERSONAL_FIELDS, SEALED_FORM
-from events.upcast import dataschema
+from events.upcast import SEALED_SUFFIX, dataschema
 
 JSON_SCHEMA_DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_BINDING_VERSION: Final = "0.5.0"
@@ -78,9 +78,14 @@ def _headers(type_: str) -> dict[str, Any]:
             "ce_source": {"type": "string", "minLength": 1, "maxLength": 512},
             "ce_time": {"type": "string", "format": "date-time"},
             "ce_dataschema": {
-                "const": dataschema(type_),
-                "description": "Names the version of the data; absent on version 1 records"
-                " written before 2026-11-25.",
+                **(
+                    {"enum": [dataschema(type_), dataschema(type_) + SEALED_SUFFIX]}
+                    if type_ in PERSONAL_FIELDS
+                    else {"const": dataschema(type_)}
+                ),
+                "description": "Names the version of the data (`:sealed` appended when its"
+                " personal fields are sealed); absent on version 1 records written before"
+                " 2026-11-25.",
             },
             "ce_producerkey": {
                 "type": "string",
@@ -132,6 +137,17 @@ SEALED_FIELD_SCHEMA: Final[dict[str, Any]] = {
     "additionalProperties": False,
 }
 """The form of a sealed field on Kafka (events/sealing.py)."""
+
+
+def sealed_schema(type_: str) -> dict[str, Any]:
+    """The JSON Schema of `type_`'s data as a sealed record holds it: each personal field its
+    text or a SealedField (the record's `dataschema` ends in `:sealed`)."""
+    schema = json.loads(json.dumps(event_schema(type_)))
+    schema["$id"] = dataschema(type_) + SEALED_SUFFIX
+    properties = schema["$defs"][type_]["properties"] if "$defs" in schema else schema["properties"]
+    for field, _ in PERSONAL_FIELDS[type_]:
+        properties[field] = {"oneOf": [properties[field], {"$ref": SEALED_FIELD_SCHEMA["$id"]}]}
+    return dict(schema)
 
 
 def _payload(name: str, components: dict[str, Any]) -> dict[str, Any]:
@@ -267,4 +283,7 @@ def contract_files() -> dict[str, str]:
     }
     files["asyncapi.json"] = _text(asyncapi())
     files[f"events/SealedField.{SEALED_FORM}.json"] = _text(SEALED_FIELD_SCHEMA)
+    for name in sorted(PERSONAL_FIELDS):
+        version = EVENT_TYPES[name].VERSION
+        files[f"events/{name}.v{version}.sealed.json"] = _text(sealed_schema(name))
     return files

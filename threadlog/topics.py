@@ -4,7 +4,8 @@ another producer wrote in clear), so it must not outlive the erasure horizon."""
 
 from contextlib import suppress
 
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType, NewTopic
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from threadlog.settings import Settings

@@ -1,7 +1,8 @@
 """The dead-letter topic keeps parked records for a bounded time (#17): it may hold what an
 erasure cannot reach (a record some other producer wrote in clear)."""
 
-from aiokafka.admin import AIOKafkaAdminClient, ConfigResource, ConfigResourceType
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics

@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 from typing import get_type_hints
 
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from events import (
     CommentFlagged,
@@ -25,6 +27,7 @@ from events.sealing import (
     KeyMissing,
     new_data_key,
 )
+from threadlog.contract import DEFAULT_DIR
 
 AT = datetime(2026, 12, 1, tzinfo=UTC)
 SECRET = "Mira's unmistakable zebra-pancake theory"
@@ -128,3 +131,22 @@ def test_every_personal_text_field_of_the_catalog_is_sealed() -> None:
     }
     assert hints - {("ArticlePublished", "author")} <= personal
     assert hints  # the catalog has such fields: the check above cannot pass vacuously
+
+
+def test_a_sealed_record_validates_against_the_schema_its_dataschema_names() -> None:
+    """A consumer needs only schemas/: a sealed record names `urn:threadlog:<type>:1:sealed`,
+    whose published schema (with SealedField.v1.json) its value validates against; the clear
+    v1 schema refuses it; the current code still reads it as version 1."""
+    _, value, headers = encode_record(_posted(), {"mira": MIRA})
+    named = dict(headers)["ce_dataschema"].decode()
+    assert named == "urn:threadlog:CommentPosted:1:sealed"
+    folder = DEFAULT_DIR / "events"
+    resources = [
+        Resource.from_contents(json.loads(path.read_text())) for path in folder.glob("*.json")
+    ]
+    registry: Registry = Registry().with_resources((str(r.id()), r) for r in resources)
+    schema = registry.contents(named)
+    Draft202012Validator(schema, registry=registry).validate(json.loads(value))
+    clear = registry.contents("urn:threadlog:CommentPosted:1")
+    assert not Draft202012Validator(clear, registry=registry).is_valid(json.loads(value))
+    assert decode_record(headers, value, {"kmira": MIRA.dek}) == _posted()
