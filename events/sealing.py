@@ -17,6 +17,7 @@ moved to another event or field does not open.
 import base64
 import os
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, Final
 
 import msgspec
@@ -90,6 +91,12 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
+@lru_cache(maxsize=4096)
+def _aead(dek: bytes) -> AESGCM:
+    """One cipher object per data key, reused (its key schedule is computed once)."""
+    return AESGCM(dek)
+
+
 def _aad(event_id: str, field: str) -> bytes:
     return f"{event_id}\x00{field}".encode()
 
@@ -122,7 +129,7 @@ def seal_data(
         # An erased subject's new text is sealed under a key nobody keeps: shredded at once.
         dek = key.dek if key.dek is not None else new_data_key()
         nonce = os.urandom(12)
-        ct = AESGCM(dek).encrypt(nonce, text.encode(), _aad(event_id, field))
+        ct = _aead(dek).encrypt(nonce, text.encode(), _aad(event_id, field))
         data[field] = {"enc": SEALED_FORM, "kid": key.kid, "n": _b64(nonce), "ct": _b64(ct)}
         if key.kid not in used:
             used.append(key.kid)
@@ -168,7 +175,7 @@ def open_value(type_: str, event_id: str, value: bytes, keys: OpenKeys | None) -
 
 def _open(dek: bytes, sealed: _Sealed, event_id: str, field: str) -> str:
     try:
-        plain = AESGCM(dek).decrypt(_unb64(sealed.n), _unb64(sealed.ct), _aad(event_id, field))
+        plain = _aead(dek).decrypt(_unb64(sealed.n), _unb64(sealed.ct), _aad(event_id, field))
     except InvalidTag:
         raise ValueError(f"data.{field}: the ciphertext does not open under {sealed.kid}") from None
     return plain.decode()
