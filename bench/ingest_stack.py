@@ -20,7 +20,7 @@ from typing import Any
 
 from bench import children, wrk
 from bench.ports import refuse_taken
-from bench.stack import Stack, bench_settings, threadlog_env, wait_ready
+from bench.stack import Stack, bench_settings, cpu_seconds, threadlog_env, wait_ready
 from threadlog.settings import Settings
 
 _SERVERS = {
@@ -53,19 +53,6 @@ def _start_ingest(settings: Settings, server: str) -> subprocess.Popen[bytes]:
     return process
 
 
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user and system) of a process and its children (granian's workers)."""
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            fields = stat.read().rpartition(")")[2].split()
-        with open(f"/proc/{pid}/task/{pid}/children") as children:
-            kids = [int(child) for child in children.read().split()]
-    except FileNotFoundError:
-        return 0.0
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(_cpu_s(kid) for kid in kids)
-
-
 def _loadavg() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -93,18 +80,18 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
             if args.profile and round_ == 0:
                 spy = _profile(stack.processes["ingest"].pid, args.profile, args.seconds)
             pid = stack.processes["ingest"].pid
-            cpu = _cpu_s(pid)
+            cpu = cpu_seconds(pid)
             single = wrk.post(url, "threadlog", 32, args.seconds, 1, key).as_dict()
-            single_cpu = _cpu_s(pid) - cpu
+            single_cpu = cpu_seconds(pid) - cpu
             if spy is not None:
                 spy.wait(args.seconds + 30)
             load_single = _loadavg()
             spy = None
             if args.profile_batch and round_ == 0:
                 spy = _profile(pid, args.profile_batch, args.seconds)
-            cpu = _cpu_s(pid)
+            cpu = cpu_seconds(pid)
             batch = wrk.post(url, "threadlog", 8, args.seconds, 100, key).as_dict()
-            batch_cpu = _cpu_s(pid) - cpu
+            batch_cpu = cpu_seconds(pid) - cpu
             if spy is not None:
                 spy.wait(args.seconds + 30)
             rows.append(

@@ -63,11 +63,18 @@ def rss_mb(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user and system) a process has used so far, in seconds."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # The command name may hold spaces: the fields after it start past the last ')'.
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """CPU time (user and system) a process and its children (granian's workers) have used so
+    far, in seconds; 0 for a process already gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The command name may hold spaces: the fields after it start past the last ')'.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            kids = [int(child) for child in children.read().split()]
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(cpu_seconds(kid) for kid in kids)
 
 
 def ports_of(settings: Settings, roles: Iterable[str]) -> list[int]:

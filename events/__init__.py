@@ -35,12 +35,14 @@ from events.codec import (
     encode_record,
 )
 from events.envelope import Envelope
+from events.imported import IMPORT_SOURCES, ImportSource, import_only_problems
 from events.limits import Limits
 from events.problems import InvalidEvents, MalformedRequest, Problem, UndecodableRecord
 
 __all__ = [
     "CONTENT_TYPE",
     "EVENT_TYPES",
+    "IMPORT_SOURCES",
     "STREAMED_TYPES",
     "ArticleClosed",
     "ArticlePublished",
@@ -62,6 +64,7 @@ __all__ = [
     "EventType",
     "FlagReason",
     "Headers",
+    "ImportSource",
     "InvalidEvents",
     "Limits",
     "MalformedRequest",
@@ -75,4 +78,5 @@ __all__ = [
     "decode_request",
     "encode_json",
     "encode_record",
+    "import_only_problems",
 ]

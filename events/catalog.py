@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, ClassVar, Literal, get_args
 
 import msgspec
 
-from events.fields import ArticleText, CommentText, Id, Name, Note, Timestamp, Title, Url
+from events.fields import (
+    ArticleText,
+    CommentText,
+    Id,
+    ImportedScore,
+    Name,
+    Note,
+    Timestamp,
+    Title,
+    Url,
+)
 
 PostScope = Literal["produce", "moderate"]
 """Who may post an event: a producer of content, or a moderator (services/auth/scopes.py)."""
@@ -111,6 +121,12 @@ class CommentPosted(_CommentEvent, frozen=True, kw_only=True):
     body: CommentText
     author_name: Name | None = None
     parent_id: Id | None = None
+    held: bool = False
+    """Imported history only (`importedfrom`): the source held it for a moderator, so it arrives
+    pending, in the moderation queue, not shown to readers."""
+    score: ImportedScore | None = None
+    """Imported history only: the votes the source counted without naming voters (likes minus
+    dislikes); added to the comment's served score."""
 
 
 class CommentEdited(_CommentEvent, frozen=True, kw_only=True):

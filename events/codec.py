@@ -21,6 +21,7 @@ from events.catalog import (
 from events.envelope import Envelope
 from events.event_checks import domain_problems, time_problem
 from events.fields import URI_REFERENCE_PATTERN, Id, LoggedSource, Source, Timestamp
+from events.imported import IMPORT_SOURCES, ImportSource, import_only_problems
 from events.limits import Limits
 from events.problems import (
     InvalidEvents,
@@ -67,6 +68,9 @@ class _EnvelopeIn(msgspec.Struct, forbid_unknown_fields=True):
     the key the event's data implies (the article id, or `author:<id>`)."""
     producerkey: str | None = None
     """Accepted from an event read from the log and ignored: ingest records the key that posted."""
+    importedfrom: ImportSource | None = None
+    """The CloudEvents extension that marks imported history: the format it came from. Kept;
+    only a key with the `import` scope may post it (services/ingest/accept.py)."""
 
 
 PostedEnvelope = _EnvelopeIn
@@ -82,6 +86,7 @@ class _RecordAttributes(msgspec.Struct):
     time: Timestamp
     specversion: Literal["1.0"]
     recordedtime: Timestamp | None = None
+    importedfrom: ImportSource | None = None
 
 
 _envelope_decoder = msgspec.json.Decoder(_EnvelopeIn)
@@ -234,6 +239,7 @@ def _decode_item(
         time=wire.time or at,
         data=data,
         recordedtime=at,
+        importedfrom=wire.importedfrom,
     )
 
 
@@ -253,6 +259,14 @@ def encode_record(
     ]
     if envelope.recordedtime is not None:
         headers.append(("ce_recordedtime", envelope.recordedtime.isoformat().encode()))
+    if envelope.importedfrom is not None:
+        if envelope.importedfrom not in IMPORT_SOURCES:
+            # Every reader would park such a record: refuse to write it (a bug of the caller).
+            raise ValueError(
+                f"importedfrom must be one of {', '.join(IMPORT_SOURCES)},"
+                f" got {envelope.importedfrom!r}"
+            )
+        headers.append(("ce_importedfrom", envelope.importedfrom.encode()))
     if keys is not None:
         data = msgspec.to_builtins(envelope.data)
         used = seal_data(envelope.type, envelope.id, data, keys)
@@ -321,14 +335,21 @@ def decode_record(headers: Headers, value: bytes | None, keys: OpenKeys | None =
             *((f"data.{name}", getattr(data, name)) for name in _TIME_FIELDS[context.type]),
         ]
     )
-    return Envelope(
+    envelope = Envelope(
         id=context.id,
         type=context.type,
         source=context.source,
         time=context.time,
         data=data,
         recordedtime=context.recordedtime,
+        importedfrom=context.importedfrom,
     )
+    # Ingest refuses these; a record holding them came another way, and every reader parks or
+    # skips it alike rather than apply a hold or a score no import asked for.
+    unmarked = import_only_problems(0, envelope)
+    if unmarked:
+        raise UndecodableRecord(f"{unmarked[0].field}: {unmarked[0].message}")
+    return envelope
 
 
 def _is_utf8(raw: bytes) -> bool:

@@ -14,6 +14,7 @@ import msgspec
 
 from events.catalog import EVENT_TYPES
 from events.codec import CONTENT_TYPE
+from events.imported import IMPORT_SOURCES
 from events.sealing import PERSONAL_FIELDS, SEALED_FORM
 from events.upcast import SEALED_SUFFIX, dataschema
 
@@ -98,6 +99,13 @@ def _headers(type_: str) -> dict[str, Any]:
                 " event into the log. Bans and the edit window go by it; `ce_time` is the"
                 " producer's and is the one shown. Absent on records written before 2026-12-01,"
                 " which go by `ce_time`.",
+            },
+            "ce_importedfrom": {
+                "enum": list(IMPORT_SOURCES),
+                "description": "Extension: on imported history only, the format it was imported"
+                " from. The worker decides such an event by the source's history: no holds, edit"
+                " window, closed-thread refusal or ban; bans and the edit window go by `ce_time`."
+                " Only a key with the `import` scope may post it.",
             },
             "content-type": {"const": CONTENT_TYPE},
             **(

@@ -27,10 +27,21 @@ class Envelope(msgspec.Struct, frozen=True, kw_only=True):
     (bans, the edit window) use `accepted_at`, so a producer's clock cannot decide them and a
     replay, reading the same record, decides the same."""
 
+    importedfrom: str | None = None
+    """The format this event was imported from (the CloudEvents extension `importedfrom`, one
+    of `events.imported.IMPORT_SOURCES`), on imported history only; None for a live event. It
+    stays in the record, so every replay decides an imported event as imported."""
+
     @property
     def accepted_at(self) -> datetime:
         """The time the rules go by: ingest's `recordedtime`, or `time` for records written
-        before ingest recorded it (deterministic either way: both are in the record)."""
+        before ingest recorded it (deterministic either way: both are in the record).
+
+        Imported history goes by `time`, when the source accepted it: a ban the source
+        recorded in 2012 covers from 2012, and a live edit of a comment from 2012 is outside
+        the edit window, whenever the import ran."""
+        if self.importedfrom is not None:
+            return self.time
         return self.recordedtime or self.time
 
     @property

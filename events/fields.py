@@ -36,6 +36,16 @@ ArticleText = Annotated[str, Meta(max_length=200_000)]
 # by `events.codec` so that lowering it later never turns events already in the log into poison.
 CommentText = Annotated[str, Meta(min_length=1, max_length=100_000)]
 
+ImportedScore = Annotated[
+    int,
+    Meta(
+        ge=-1_000_000_000,
+        le=1_000_000_000,
+        description="votes the source counted without voters (up minus down)",
+    ),
+]
+"""A score a source counted: bounded so that it and the votes added to it fit the score column."""
+
 Timestamp = Annotated[datetime, Meta(tz=True, description="RFC 3339 with a time zone offset")]
 
 # RFC 3986 URI-reference (appendix A), spelled out so that msgspec checks it while decoding and

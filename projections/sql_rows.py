@@ -20,20 +20,6 @@ def unnest_arrays(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
     return columns or [[] for _ in range(width)]
 
 
-async def insert_rows(
-    conn: Conn,
-    table: str,
-    columns: Columns,
-    rows: Sequence[Sequence[Any]],
-    on_conflict: str = "on conflict do nothing",
-) -> None:
-    """Insert `rows` (tuples in the order of `columns`): a binary COPY into a temporary table
-    shaped like `table`, then one `INSERT ... SELECT` with `on_conflict` (see `Staged`)."""
-    staged = Staged()
-    staged.add(table, columns, rows, on_conflict)
-    await staged.write(conn)
-
-
 class Staged:
     """Rows for several tables, written in three steps whatever their number: one statement
     creating the staging tables the session lacks, one binary COPY per table, and one statement

@@ -74,6 +74,9 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Event]] = {
         body=bodies,
         author_name=st.none() | texts,
         parent_id=st.none() | comment,
+        # Import-only fields: `event_logs` marks a post that sets one as imported.
+        held=st.sampled_from([False, False, False, True]),
+        score=st.sampled_from([None, None, None]) | st.integers(-3, 3),
     ).filter(lambda c: c.parent_id != c.comment_id),
     CommentEdited: st.builds(
         CommentEdited, article_id=article, comment_id=comment, editor_id=person, body=bodies
@@ -152,7 +155,8 @@ def event_logs(draw: st.DrawFn, max_size: int = 40, with_bans: bool = True) -> l
     """A log of envelopes with unique ids, accepted times rising (minutes apart, so that some
     edits fall inside the window and some outside), producers' times off by up to an hour
     either way (a producer's clock must not decide a rule), plus exact re-sends of earlier
-    events."""
+    events. About one event in four is imported history (`importedfrom`), as is every post
+    that sets an import-only field, so imported and live events mix in one thread."""
     kinds = st.one_of(thread_events, author_events) if with_bans else thread_events
     datas = draw(st.lists(kinds, max_size=max_size))
     start = datetime(2024, 1, 1, tzinfo=UTC)
@@ -161,6 +165,8 @@ def event_logs(draw: st.DrawFn, max_size: int = 40, with_bans: bool = True) -> l
         minute += draw(st.integers(0, 10))
         accepted = (start + timedelta(minutes=minute)).astimezone(draw(_zones))
         skew = timedelta(minutes=draw(st.sampled_from([0, 0, -61, -7, 3, 45])))
+        import_only = isinstance(data, CommentPosted) and (data.held or data.score is not None)
+        imported = import_only or draw(st.sampled_from([False, False, False, True]))
         events.append(
             Envelope(
                 id=f"e{i}",
@@ -169,6 +175,7 @@ def event_logs(draw: st.DrawFn, max_size: int = 40, with_bans: bool = True) -> l
                 time=accepted + skew,
                 data=data,
                 recordedtime=accepted,
+                importedfrom="disqus" if imported else None,
             )
         )
     if events:

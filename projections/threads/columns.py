@@ -152,6 +152,8 @@ COMMENTS = Table(
         ("flag_count", "integer", "count"),
         ("score", "integer", "count"),
         ("pinned", "boolean", "stored"),
+        ("imported_from", "text", "stored"),
+        ("imported_score", "integer", "stored"),
         ("erased", "boolean", "stored"),
     ),
 )

@@ -23,12 +23,20 @@ from projections.threads.statuses import DELETED, PENDING, REJECTED, VISIBLE
 
 _VOTES = {"up": 1, "down": -1, "none": 0}
 
+HELD_AT_SOURCE = "held_at_source"
+"""The hold reason of an imported comment its source had not approved (`CommentPosted.held`)."""
+
 
 def posted(state: State, event: Envelope, data: CommentPosted, policy: Policy) -> None:
-    """A new comment, stored even when refused (so a later ban or decision commutes with it)."""
+    """A new comment, stored even when refused (so a later ban or decision commutes with it).
+
+    Imported history (`importedfrom`) was decided by its source: no closed thread, ban,
+    pre-moderation or automatic hold applies to it; it is held only when the source held it
+    (`held`). Which parent it answers and whether that parent is gone still count."""
     key = (data.article_id, data.comment_id)
     if key in state.comments:
         raise Rejected("duplicate_comment_id")
+    imported = event.importedfrom is not None
     comment = CommentState(
         article_id=data.article_id,
         comment_id=data.comment_id,
@@ -39,6 +47,9 @@ def posted(state: State, event: Envelope, data: CommentPosted, policy: Policy) -
         posted_at=event.time,
         event_id=event.id,
         accepted_at=event.accepted_at,
+        imported_from=event.importedfrom,
+        # Ingest and the codec refuse `score` unmarked; the fold ignores it there all the same.
+        imported_score=(data.score or 0) if imported else 0,
     )
     state.add_comment(comment)
     if data.author_id in state.erased:
@@ -48,17 +59,20 @@ def posted(state: State, event: Envelope, data: CommentPosted, policy: Policy) -
     # later ban or a moderator's decision was applied before or after it.
     article = state.articles.get(data.article_id)
     parent = state.comments.get((data.article_id, data.parent_id)) if data.parent_id else None
-    comment.banned = banned_at(state, data.author_id, comment.accepted_at)
-    if article is not None and article.closed:
+    comment.banned = not imported and banned_at(state, data.author_id, comment.accepted_at)
+    if article is not None and article.closed and not imported:
         comment.post_rejection = "article_closed"
     elif parent is not None and parent.own_status in (DELETED, REJECTED):
         comment.post_rejection = f"parent_{parent.own_status}"
     if comment.post_rejection is not None:
         comment.own_status, comment.own_holds = REJECTED, [comment.post_rejection]
         raise Rejected(comment.post_rejection)
-    holds = policy.content_holds(data.body)
-    if policy.premoderate_all or (article is not None and article.premoderated):
-        holds.insert(0, "premoderation")
+    if imported:
+        holds = [HELD_AT_SOURCE] if data.held else []
+    else:
+        holds = policy.content_holds(data.body)
+        if policy.premoderate_all or (article is not None and article.premoderated):
+            holds.insert(0, "premoderation")
     if holds:
         comment.own_status, comment.own_holds = PENDING, holds
     if comment.banned:
@@ -66,17 +80,19 @@ def posted(state: State, event: Envelope, data: CommentPosted, policy: Policy) -
 
 
 def edited(state: State, event: Envelope, data: CommentEdited, policy: Policy) -> None:
-    """The author changes the text within the edit window; the earlier text is kept."""
+    """The author changes the text within the edit window; the earlier text is kept. An
+    imported edit (the source's history) knows no window, closed thread or hold."""
     comment = find_comment(state, data.article_id, data.comment_id)
     if comment.own_status == DELETED:
         raise Rejected("comment_deleted")
     if data.editor_id != comment.author_id:
         raise Rejected("not_author")
+    imported = event.importedfrom is not None
     # The log's clocks, not the producer's: an edit cannot claim its post's time.
-    if event.accepted_at - comment.accepted_at > policy.edit_window:
+    if not imported and event.accepted_at - comment.accepted_at > policy.edit_window:
         raise Rejected("edit_window_expired")
     article = state.articles.get(data.article_id)
-    if article is not None and article.closed:
+    if not imported and article is not None and article.closed:
         raise Rejected("article_closed")
     if not comment.erased:
         # An erased comment keeps no history: its text is gone, whichever came first.
@@ -93,7 +109,7 @@ def edited(state: State, event: Envelope, data: CommentEdited, policy: Policy) -
         comment.body = data.body
     comment.edited_at = event.time
     comment.edit_count += 1
-    holds = policy.content_holds(data.body)
+    holds = [] if imported else policy.content_holds(data.body)
     if holds and comment.own_status == VISIBLE:
         comment.own_status, comment.own_holds = PENDING, holds
     touch(state, comment)
@@ -123,7 +139,8 @@ def voted(state: State, data: CommentVoted) -> None:
 
 
 def flagged(state: State, event: Envelope, data: CommentFlagged, policy: Policy) -> None:
-    """One flag per reader; the threshold's flag holds the comment unless approved."""
+    """One flag per reader; the threshold's flag holds the comment unless approved, or unless
+    it is imported (the source decided what its flags did; they count toward later ones)."""
     comment = find_comment(state, data.article_id, data.comment_id)
     flags = state.flags.setdefault(comment.key, {})
     if data.flagger_id in flags:
@@ -139,7 +156,11 @@ def flagged(state: State, event: Envelope, data: CommentFlagged, policy: Policy)
     flags[data.flagger_id] = flag
     state.new_flags.append(flag)
     # A moderator's approval stands: flags hold a comment only until someone decided.
-    held = len(flags) >= policy.flag_threshold and comment.own_status == VISIBLE
+    held = (
+        event.importedfrom is None
+        and len(flags) >= policy.flag_threshold
+        and comment.own_status == VISIBLE
+    )
     if held and not comment.approved:
         comment.own_status = PENDING
         comment.own_holds = [*comment.own_holds, "flagged"]

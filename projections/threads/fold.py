@@ -81,7 +81,7 @@ class ReadModels:
                     c,
                     reply_count=replies[c.key],
                     flag_count=len(s.flags.get(c.key, {})),
-                    score=scores[c.key],
+                    score=scores[c.key] + c.imported_score,
                 )
                 for c in s.comments.values()
             ),

@@ -162,9 +162,11 @@ def _author_erased(state: State, event: Envelope, data: AuthorErased) -> None:
 def _recheck_bans(state: State, author_id: str, since: datetime) -> None:
     """After a ban or an unban at `since`, decide again which of the author's comments a ban
     covers (only those accepted since can change), whichever arrived first: a ban hides what it
-    covers, an unban shows again what its ban hid, and each post's outcome follows."""
+    covers, an unban shows again what its ban hid, and each post's outcome follows. An
+    imported ban covers from the source's time (`Envelope.accepted_at`)."""
     for comment in state.by_author.get(author_id, ()):
-        if comment.accepted_at < since:
+        # Imported history was decided by its source: no ban of ours covers it.
+        if comment.accepted_at < since or comment.imported_from is not None:
             continue
         banned = banned_at(state, author_id, comment.accepted_at)
         if banned == comment.banned:

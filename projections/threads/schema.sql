@@ -50,6 +50,10 @@ alter table comments add column if not exists post_rejection text;
 alter table comments add column if not exists banned boolean not null default false;
 -- A moderator's pin (CommentPinned): the comment leads its thread's top-level comments.
 alter table comments add column if not exists pinned boolean not null default false;
+-- Imported history (`importedfrom`): the format it came from, and the score its source
+-- counted without voters, which the served `score` includes.
+alter table comments add column if not exists imported_from text;
+alter table comments add column if not exists imported_score integer not null default 0;
 -- Its author was erased (AuthorErased): a tombstone without text or name, whatever came first.
 alter table comments add column if not exists erased boolean not null default false;
 -- Room on each page, so the update of a parent's reply count stays a heap-only tuple update.

@@ -70,6 +70,11 @@ class CommentState:
     edited_at: datetime | None = None
     edit_count: int = 0
     deleted_at: datetime | None = None
+    imported_from: str | None = None
+    """The format the post was imported from (its `importedfrom`): imported history was
+    decided by its source, so no ban ever covers it (`rules._recheck_bans`)."""
+    imported_score: int = 0
+    """The score its source counted without voters; the served score adds the votes to it."""
 
     @property
     def key(self) -> CommentKey:

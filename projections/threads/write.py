@@ -28,7 +28,7 @@ from events import (
     CommentVoted,
     Envelope,
 )
-from projections.sql_rows import Conn, Staged, insert_rows, unnest_arrays
+from projections.sql_rows import Conn, Staged, unnest_arrays
 from projections.threads.columns import (
     ARTICLES,
     BANS,
@@ -271,7 +271,8 @@ def _count_deltas(
 
     for key in state.dirty_comments:
         c, before = state.comments[key], loaded.status.get(key)
-        add(key, 0, 0)
+        # A comment new in this batch starts from the score its source counted (imported).
+        add(key, 2, 0 if key in loaded.counts else c.imported_score)
         if c.parent_id is not None:
             add((c.article_id, c.parent_id), 0, (c.status in SHOWN) - (before in SHOWN))
         per_article[c.article_id] += (c.status == VISIBLE) - (before == VISIBLE)
@@ -290,13 +291,14 @@ def _vote_row(key: tuple[str, str, str], vote: int) -> tuple[object, ...]:
 async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
     """`dead_lettered` outcomes, over no outcome or an earlier `dead_lettered` one only: what an
     event of the same id did stands (`projections.threads.parked`)."""
-    await insert_rows(
-        conn,
+    staged = Staged()
+    staged.add(
         EVENT_OUTCOMES.name,
         EVENT_OUTCOMES.written,
         [EVENT_OUTCOMES.values(o) for o in outcomes],
         f"{EVENT_OUTCOMES.upsert} where event_outcomes.outcome = '{DEAD_LETTERED}'",
     )
+    await staged.write(conn)
 
 
 async def _erase(conn: Conn, state: State) -> None:

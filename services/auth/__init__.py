@@ -20,6 +20,7 @@ from services.auth.key_store import (
     revoke_key,
 )
 from services.auth.scopes import (
+    IMPORT,
     MODERATOR_DELETION,
     SCOPES,
     Scope,
@@ -29,6 +30,7 @@ from services.auth.scopes import (
 )
 
 __all__ = [
+    "IMPORT",
     "MODERATOR_DELETION",
     "SCOPES",
     "Admission",

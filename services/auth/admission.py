@@ -23,7 +23,7 @@ from litestar.types import Scope as AsgiScope
 from services.auth.api_keys import ApiKey, bearer_token
 from services.auth.inflight import Hook, Inflight, InflightLimit
 from services.auth.key_cache import AuthSettings, KeyCache, KeysUnavailable
-from services.auth.scopes import SCOPES, Scope, grants, missing_event_scopes
+from services.auth.scopes import IMPORT, SCOPES, Scope, grants, missing_event_scopes
 from services.auth.token_bucket import RateLimiter, retry_after
 from services.errors import ApiError, ErrorDetail
 
@@ -235,14 +235,17 @@ class Admission:
             )
 
 
-def require_event_scopes(request: Request[Any, Any, Any], types: Sequence[str]) -> ApiKey:
-    """The request's key, if it may post events of these types; else 403 naming each event."""
+def require_event_scopes(
+    request: Request[Any, Any, Any], types: Sequence[str], imported: Sequence[bool] = ()
+) -> ApiKey:
+    """The request's key, if it may post events of these types (`imported[i]`: event i carries
+    the import mark, which needs `import`); else 403 naming each event and the field at fault."""
     key: ApiKey | None = request.state.get("api_key")
     if key is None:
         # Admission puts a key there on every route with the "key" rule; no key means the app
         # was wired without it, which must not silently accept events.
         raise RuntimeError("require_event_scopes on a route without Admission's middleware")
-    missing = missing_event_scopes(key.scopes, types)
+    missing = missing_event_scopes(key.scopes, types, imported)
     if missing:
         needed = sorted({scope for _, scope in missing})
         raise _refuse(
@@ -254,9 +257,11 @@ def require_event_scopes(request: Request[Any, Any, Any], types: Sequence[str]) 
                 " event(s) of the request need; nothing was appended.",
                 [
                     ErrorDetail(
-                        field="type",
+                        field="importedfrom" if scope == IMPORT else "type",
                         index=index,
-                        message=f"{types[index]} needs scope {scope!r}",
+                        message=f"{types[index]} marked as imported needs scope {scope!r}"
+                        if scope == IMPORT
+                        else f"{types[index]} needs scope {scope!r}",
                     )
                     for index, scope in missing
                 ],

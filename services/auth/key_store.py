@@ -14,16 +14,32 @@ Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
 
 NAME_PATTERN: Final = "^[A-Za-z0-9._-]{1,64}$"
 
+_scope_list = ", ".join(f"'{s}'" for s in SCOPES)
+_scope_patterns = ", ".join(f"'%''{s}''%'" for s in SCOPES)
+
 _DDL: Final = f"""
 create table if not exists api_keys (
     key_hash   text primary key,
     name       text not null check (name ~ '{NAME_PATTERN}'),
     scopes     text[] not null
                check (cardinality(scopes) > 0
-                      and scopes <@ array[{", ".join(f"'{s}'" for s in SCOPES)}]::text[]),
+                      and scopes <@ array[{_scope_list}]::text[]),
     created_at timestamptz not null default now(),
     revoked_at timestamptz
 );
+-- A table made before a scope existed keeps the check it was made with: make it name every
+-- scope of this code (once; a key's scopes are only ever added to, so no row breaks it).
+do $$ begin
+    if not exists (
+        select 1 from pg_constraint
+        where conrelid = 'api_keys'::regclass and conname = 'api_keys_scopes_check'
+            and pg_get_constraintdef(oid) like all (array[{_scope_patterns}])
+    ) then
+        alter table api_keys drop constraint if exists api_keys_scopes_check;
+        alter table api_keys add constraint api_keys_scopes_check
+            check (cardinality(scopes) > 0 and scopes <@ array[{_scope_list}]::text[]);
+    end if;
+end $$;
 -- One key in force per name, so that a name in a log or an event points at one key; a revoked
 -- key keeps its row (and its name) for the record, and the name can be given to a new key.
 create unique index if not exists api_keys_name_in_force on api_keys (name)

@@ -6,11 +6,17 @@ from typing import Final, Literal, get_args
 
 from events import EVENT_TYPES, Event
 
-Scope = Literal["produce", "moderate", "operate", "admin"]
+Scope = Literal["produce", "moderate", "operate", "admin", "import"]
 """produce: content events; moderate: moderation events and the queue; operate: operator
-endpoints; admin: everything."""
+endpoints; admin: everything; import: imported history (events marked `importedfrom`), of any
+type, and nothing unmarked."""
 
 SCOPES: Final[tuple[Scope, ...]] = get_args(Scope)
+
+IMPORT: Final[Scope] = "import"
+"""The scope an imported event needs, whatever its type. It is the only scope that may post the
+mark, because a marked event escapes holds, the edit window, closed threads and bans; and it
+grants nothing unmarked, so an importer's key cannot post live comments or moderate."""
 
 MODERATOR_DELETION: Final = "CommentDeleted(moderator)"
 """How a deletion of someone else's comment (`moderator: true`) is named for its scope."""
@@ -52,10 +58,16 @@ def grants(granted: Collection[str], needed: Scope) -> bool:
     return "admin" in granted or needed in granted
 
 
-def missing_event_scopes(granted: Collection[str], types: Sequence[str]) -> list[tuple[int, Scope]]:
-    """(index, scope) of each event in a batch that `granted` does not allow; empty when all do."""
+def missing_event_scopes(
+    granted: Collection[str], types: Sequence[str], imported: Sequence[bool] = ()
+) -> list[tuple[int, Scope]]:
+    """(index, scope) of each event in a batch that `granted` does not allow; empty when all do.
+
+    `imported[i]` says whether event i carries the import mark: then it needs `import` instead
+    of its type's scope (missing entries: not marked)."""
+    marks = list(imported) + [False] * (len(types) - len(imported))
     return [
         (index, needed)
-        for index, event_type in enumerate(types)
-        if not grants(granted, needed := scope_for_event(event_type))
+        for index, (event_type, marked) in enumerate(zip(types, marks, strict=True))
+        if not grants(granted, needed := IMPORT if marked else scope_for_event(event_type))
     ]

@@ -12,6 +12,7 @@ from litestar.datastructures import State
 
 from eventlog.position import Position
 from events import AuthorErased, CommentDeleted, Envelope, InvalidEvents, MalformedRequest
+from events.imported import import_only_problems
 from services.auth import MODERATOR_DELETION, require_event_scopes
 from services.errors import ApiError, ErrorDetail, details_from_problems
 from services.ingest.atomic_append import AppendFailed, AtomicAppender, NotConnected
@@ -89,12 +90,32 @@ def _decoded(headers: RawHeaders, body: bytes, settings: IngestSettings) -> list
         ) from error
 
 
+def _refuse_import_only_fields(envelopes: list[Envelope]) -> None:
+    """422 `import_only_field` when an unmarked event sets a field only imported history may
+    (a post arriving `held`, a counted `score`), naming each; nothing is appended."""
+    problems = [p for index, e in enumerate(envelopes) for p in import_only_problems(index, e)]
+    if problems:
+        raise ApiError(
+            422,
+            "import_only_field",
+            f"{len(problems)} field(s) only an imported event (`importedfrom`, posted with a key"
+            " holding the `import` scope) may carry; nothing was appended. Leave them out, or"
+            " mark the events as imported.",
+            details_from_problems(problems),
+        )
+
+
 async def accept(request: Request[Any, Any, Any], body: bytes, state: State) -> AcceptedEvents:
     """Append the events of `body` (in the content mode of the request's headers), all or none;
     ApiError for whatever refuses them. `request` carries the key admission found."""
     settings: IngestSettings = state.settings
     envelopes = _decoded(request.scope["headers"], body, settings)
-    producer_key = require_event_scopes(request, [_scope_name(e) for e in envelopes])
+    _refuse_import_only_fields(envelopes)
+    producer_key = require_event_scopes(
+        request,
+        [_scope_name(e) for e in envelopes],
+        [e.importedfrom is not None for e in envelopes],
+    )
     flag_limit: FlagLimit = state.flag_limit
     flag_limit.admit(producer_key, envelopes)
     # A CloudEvents extension attribute: which key produced the event, so that moderation can

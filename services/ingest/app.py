@@ -40,7 +40,7 @@ __all__ = ["IngestSettings", "create_app"]
             403: ["forbidden"],
             413: ["too_large"],
             415: ["unsupported_media_type"],
-            422: ["invalid_events"],
+            422: ["invalid_events", "import_only_field"],
             429: ["flag_limited"],
             503: ["kafka_unavailable", "key_store_unavailable"],
         }

@@ -33,7 +33,13 @@ class FlagLimit:
         """Take a token per flag of the request, or none and raise 429 `flag_limited` naming
         each flag past the key's allowance (the request is refused whole, so nothing of it is
         appended)."""
-        flags = [i for i, e in enumerate(envelopes) if isinstance(e.data, CommentFlagged)]
+        # Imported flags hold nothing (the worker leaves imported history as its source had it),
+        # so they are not what this limit is for, and an import may carry thousands.
+        flags = [
+            i
+            for i, e in enumerate(envelopes)
+            if isinstance(e.data, CommentFlagged) and e.importedfrom is None
+        ]
         if not flags or self.per_min <= 0:
             return
         bucket, wait = take(

@@ -3,6 +3,7 @@
 - A reply notifies the author of the comment it replies to (not when they reply to themselves).
 - A moderator's decision (approve, reject, feature, unfeature) notifies the comment's author, and
   so does a moderator deleting someone else's comment.
+- Imported history (`importedfrom`) notifies nobody.
 
 Whether the event took effect is not decided here: the log holds events the worker refuses, so
 notifications are served only once the worker applied their event (see `store.py`).
@@ -35,7 +36,10 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def target(envelope: Envelope) -> tuple[str, str] | None:
-    """The (article, comment) whose author an event may notify, or None for other events."""
+    """The (article, comment) whose author an event may notify, or None for other events and
+    for imported history (old news from another system: an import must not flood authors)."""
+    if envelope.importedfrom is not None:
+        return None
     match envelope.data:
         case CommentPosted(article_id=article, parent_id=str(parent)):
             return article, parent
@@ -50,6 +54,8 @@ def notice(envelope: Envelope, target_author: str | None) -> Notice | None:
     """The notification `envelope` gives the author of its target, if any."""
     reply: str | None = None
     action: str | None = None
+    if envelope.importedfrom is not None:
+        return None
     match envelope.data:
         case CommentPosted(article_id=article, comment_id=reply, parent_id=str(comment)):
             kind: Kind = "reply"

@@ -70,11 +70,13 @@ def _refused_for_the_url(status: int, error: Any) -> bool:
 
 BEYOND_THE_SCHEMA = {
     (422, "invalid_events"),
+    (422, "import_only_field"),
     (400, "invalid_cursor"),
     (400, "unknown_position"),
 }
 """Refusals of schema-valid input that no JSON Schema can foresee: rules across fields of an
-event (a comment replying to itself, a time past ingest's clock), a cursor the server did not
+event (a comment replying to itself, a time past ingest's clock, `held` or `score` without
+`importedfrom`), a cursor the server did not
 issue (opaque by design), a log position not yet written; and (`_refused_for_the_url`) a URL
 over 4,096 characters or holding NUL, refused for every route before any parameter is read.
 For those answers alone the positive-data check is not run; every other check is."""

@@ -15,9 +15,10 @@ import asyncpg
 import httpx
 import msgspec
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from litestar.testing import AsyncTestClient
 
+from eventlog.reading import READ_COMMITTED
 from events import Envelope, encode_record
 from projections import Worker
 from projections.log_reader import partitions
@@ -220,3 +221,28 @@ async def query_server(settings: Settings, make_key: MakeKey) -> AsyncIterator[h
             yield client
         finally:
             await server.stop()
+
+
+async def committed_values(settings: Settings) -> dict[tuple[int, int], bytes]:
+    """The value of every record of the test's topic a read_committed reader sees, by
+    (partition, offset), in each partition's order."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        enable_auto_commit=False,
+        isolation_level=READ_COMMITTED,
+    )
+    await consumer.start()
+    try:
+        tps = [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        seen: dict[tuple[int, int], bytes] = {}
+        todo = {tp for tp in tps if ends[tp] > 0}
+        while todo:
+            for tp, records in (await consumer.getmany(*todo, timeout_ms=500)).items():
+                seen |= {(tp.partition, r.offset): r.value or b"" for r in records}
+            todo = {tp for tp in todo if await consumer.position(tp) < ends[tp]}
+        return seen
+    finally:
+        await consumer.stop()

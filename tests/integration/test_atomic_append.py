@@ -13,9 +13,8 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import MessageSizeTooLargeError
 from litestar.testing import AsyncTestClient
 
-from eventlog.reading import READ_COMMITTED
 from projections import Worker
-from tests.integration.conftest import eventually
+from tests.integration.conftest import committed_values, eventually
 from threadlog.log_end import caught_up_total
 from threadlog.settings import Settings
 
@@ -33,26 +32,7 @@ def published(event_id: str, article_id: str, body: str = "An article.") -> dict
 
 async def committed_records(settings: Settings) -> list[tuple[int, int]]:
     """(partition, offset) of every record of the test's topic a read_committed reader sees."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level=READ_COMMITTED,
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        seen: list[tuple[int, int]] = []
-        todo = {tp for tp in tps if ends[tp] > 0}
-        while todo:
-            for tp, records in (await consumer.getmany(*todo, timeout_ms=500)).items():
-                seen.extend((tp.partition, r.offset) for r in records)
-            todo = {tp for tp in todo if await consumer.position(tp) < ends[tp]}
-        return seen
-    finally:
-        await consumer.stop()
+    return list(await committed_values(settings))
 
 
 async def all_records(settings: Settings) -> int:

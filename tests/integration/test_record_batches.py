@@ -2,37 +2,12 @@
 
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
-from eventlog.reading import READ_COMMITTED
 from services.ingest.record_batches import send_in_batches
 from services.ingest.record_size import Record
-from tests.integration.test_atomic_append import committed_records
+from tests.integration.conftest import committed_values
 from threadlog.settings import Settings
-
-
-async def _values_at(settings: Settings, places: list[tuple[int, int]]) -> list[bytes]:
-    """The value of the record at each (partition, offset), read committed."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
-        enable_auto_commit=False,
-        isolation_level=READ_COMMITTED,
-    )
-    await consumer.start()
-    try:
-        consumer.assign(
-            [TopicPartition(settings.topic, p) for p in range(settings.topic_partitions)]
-        )
-        values = []
-        for partition, offset in places:
-            tp = TopicPartition(settings.topic, partition)
-            consumer.seek(tp, offset)
-            record = await consumer.getone(tp)
-            assert record.offset == offset
-            values.append(record.value or b"")
-        return values
-    finally:
-        await consumer.stop()
 
 
 async def test_batches_cut_at_the_limit_give_each_record_its_own_offset(
@@ -62,8 +37,9 @@ async def test_batches_cut_at_the_limit_give_each_record_its_own_offset(
     finally:
         await producer.stop()
     places = [(meta.partition, meta.offset) for meta in written]
-    assert sorted(places) == sorted(await committed_records(settings))
-    assert await _values_at(settings, places) == [value for _, value, _ in records]
+    committed = await committed_values(settings)
+    assert sorted(places) == sorted(committed)
+    assert [committed[place] for place in places] == [value for _, value, _ in records]
     for key in {key for key, _, _ in records}:
         mine = [meta for (k, _, _), meta in zip(records, written, strict=True) if k == key]
         assert len({meta.partition for meta in mine}) == 1, key

@@ -43,3 +43,14 @@ def test_zero_turns_the_limit_off() -> None:
     limit = FlagLimit(0, clock=lambda: 0.0)
     for _ in range(100):
         limit.admit(KEY, events("flag", "flag"))
+
+
+def test_imported_flags_take_no_tokens() -> None:
+    """Flags of imported history hold nothing (the source decided), so the limit that bounds
+    how fast a key can hide comments does not throttle an import of thousands of them."""
+    limit = FlagLimit(per_min=2, clock=lambda: 0.0)
+    imported = [msgspec.structs.replace(e, importedfrom="remark42") for e in events(*["flag"] * 5)]
+    limit.admit(KEY, imported)
+    limit.admit(KEY, events("flag", "flag"))
+    with pytest.raises(ApiError):
+        limit.admit(KEY, events("flag"))

@@ -103,6 +103,8 @@ class Thread:
             "flag_count",
             "score",
             "pinned",
+            "imported_from",
+            "imported_score",
             "erased",
         ]
         [row] = [r for r in self.model.snapshot()["comments"] if r[1] == comment_id]

@@ -3,6 +3,8 @@
 import json
 from datetime import UTC, datetime
 
+import msgspec
+
 from events import Envelope, Limits, decode_request
 from services.notifications.rules import Notice, notice, target
 
@@ -46,3 +48,15 @@ def test_moderators_decisions_and_removals_notify_the_author() -> None:
     assert made.action == "delete"
     assert target(event("CommentDeleted", comment_id="c1", deleted_by="ann")) is None
     assert target(event("CommentVoted", comment_id="c1", voter_id="v", vote="up")) is None
+
+
+def test_imported_history_notifies_nobody() -> None:
+    """A reply or a moderator's decision from imported history happened years ago in another
+    system: it targets nobody, so an import does not flood authors with old news."""
+    for type_, data in [
+        ("CommentPosted", {"comment_id": "c2", "parent_id": "c1", "author_id": "b", "body": "x"}),
+        ("CommentModerated", {"comment_id": "c1", "moderator_id": "m", "action": "reject"}),
+    ]:
+        imported = msgspec.structs.replace(event(type_, **data), importedfrom="disqus")
+        assert target(imported) is None
+        assert notice(imported, "ann") is None
