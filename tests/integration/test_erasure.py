@@ -80,7 +80,8 @@ async def _answers(query: Client) -> str:
         "/v1/moderation/queue",
         "/v1/articles/other/thread",
     ]
-    return "".join([(await query.get(p)).text for p in paths])
+    # Each answer prefixed with its path, so that a failure names the one that leaks.
+    return "".join([f"\n{p}: {(await query.get(p)).text}" for p in paths])
 
 
 async def _verify(settings: Settings) -> tuple[str, list[str]]:
@@ -120,9 +121,12 @@ async def test_an_erased_author_is_gone_from_every_answer_stream_table_and_recor
     decided = await send(ingest, query, [erased])
     assert decided[erased["id"]]["status"] == "applied"
 
-    answers = await _answers(query)
-    assert SECRET not in answers
-    assert NAME not in answers
+    # Pages are cached until the process hears of the batch (NOTIFY): soon, not at once.
+    async def erased_from_answers() -> bool:
+        answers = await _answers(query)
+        return SECRET not in answers and NAME not in answers
+
+    await eventually(erased_from_answers, what="every answer to drop Mira's words", timeout_s=10)
     m1 = (await query.get("/v1/comments/m1?article_id=art")).json()["comment"]
     assert m1["status"] == "deleted"
     assert m1["body"] is None
@@ -196,9 +200,9 @@ async def test_seal_topic_copies_a_clear_log_into_a_sealed_one(
     moved = msgspec.structs.replace(settings, topic=new_topic)
     old = [r async for r in read_range(settings.kafka_bootstrap_servers, settings.topic)]
     new = [r async for r in read_range(settings.kafka_bootstrap_servers, new_topic)]
-    assert [(r.partition, r.offset, r.key) for r in new] == [
+    assert sorted((r.partition, r.offset, r.key) for r in new) == sorted(
         (r.partition, r.offset, r.key) for r in old
-    ]
+    )
     async with KeyStore(moved.key_store()) as keys:
         opened = await open_keys_for(keys, (r.headers for r in new))
         events = [decode_record(r.headers, r.value, opened) for r in new]

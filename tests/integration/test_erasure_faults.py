@@ -10,6 +10,7 @@ import asyncpg
 import msgspec
 
 from projections import Worker
+from subject_keys import migrate_key_store
 from tests.integration.conftest import eventually, records_in
 from tests.integration.test_lifecycle_api import Client, ev, post, send
 from threadlog.settings import Settings
@@ -21,6 +22,7 @@ async def key_store_down(settings: Settings) -> AsyncIterator[None]:
     timeout, as when the key store does not answer."""
     conn = await asyncpg.connect(settings.database_url)
     try:
+        await migrate_key_store(conn, settings.key_store_schema)
         transaction = conn.transaction()
         await transaction.start()
         await conn.execute(
