@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from projections import Worker
-from subject_keys import migrate_key_store
+from subject_keys import KeyStore, migrate_key_store
 from tests.integration.conftest import eventually, records_in
 from tests.integration.test_lifecycle_api import Client, ev, post, send
 from threadlog.settings import Settings
@@ -120,3 +120,16 @@ async def test_the_worker_loads_a_batchs_keys_in_one_query(
         worker.request_stop()
         await asyncio.wait_for(task, 15)
         await worker.stop()
+
+
+async def test_concurrent_requests_share_one_key_store_round_trip(settings: Settings) -> None:
+    """50 requests at once, each for a new author: ingest's key store fetches (and creates)
+    their keys together, not in 50 round trips; each request gets its own author's key, and
+    the same author asked twice gets the same key."""
+    async with KeyStore(settings.key_store()) as keys:
+        await keys.sealing_keys(["warm"])  # the pool and the table
+        before = keys.queries
+        rings = await asyncio.gather(*(keys.sealing_keys([f"a{i}", "shared"]) for i in range(50)))
+        assert keys.queries - before <= 2
+        assert len({ring[f"a{i}"].kid for i, ring in enumerate(rings)}) == 50
+        assert len({ring["shared"].kid for ring in rings}) == 1
