@@ -8,8 +8,12 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 
+from bench.poster import RawPoster, post_at_rate
 from bench.stack import Stack
+
+_ENCODE = msgspec.json.Encoder().encode
 
 
 async def freshness(
@@ -22,13 +26,12 @@ async def freshness(
     takes a second `article`: the comment ids are numbered from 0 each time."""
     base_i, base_q = stack.settings.ingest_url, stack.settings.query_url
     acknowledged: dict[str, float] = {}
-    event_ids: dict[str, str] = {}
-    async with httpx.AsyncClient(timeout=10, limits=httpx.Limits(max_connections=100)) as client:
-
-        async def one(n: int) -> None:
-            cid = f"{article}-{n}"
-            event_ids[cid] = f"{cid}-{time.time_ns()}"
-            event = {
+    stamp = time.time_ns()
+    cids = [f"{article}-{n}" for n in range(rate * seconds)]
+    event_ids = {cid: f"{cid}-{stamp}" for cid in cids}
+    bodies = [
+        _ENCODE(
+            {
                 "id": event_ids[cid],
                 "type": "CommentPosted",
                 "data": {
@@ -38,23 +41,10 @@ async def freshness(
                     "body": "fresh",
                 },
             }
-            for attempt in (1, 2):
-                try:
-                    response = await client.post(
-                        f"{base_i}/v1/events",
-                        json=event,
-                        headers={"Authorization": f"Bearer {stack.key}"},
-                    )
-                    break
-                except httpx.TransportError:
-                    # A connection the server closed as the request went out (keep-alive ends
-                    # while a starved client is late): posted again with the same id, which the
-                    # worker applies once, rather than losing the window.
-                    if attempt == 2:
-                        raise
-            response.raise_for_status()
-            acknowledged[cid] = time.time()
-
+        )
+        for cid in cids
+    ]
+    async with httpx.AsyncClient(timeout=10) as client:
         await client.post(
             f"{base_i}/v1/events",
             json={"type": "ArticlePublished", "data": {"article_id": article, "title": "Fresh"}},
@@ -74,12 +64,13 @@ async def freshness(
             )
             watcher.start()
         inline = None if own_process else asyncio.create_task(_watch(url, expected, stop))
-        tasks = []
-        started = time.perf_counter()
-        for n in range(rate * seconds):
-            await asyncio.sleep(max(0.0, started + n / rate - time.perf_counter()))
-            tasks.append(asyncio.create_task(one(n)))
-        await asyncio.gather(*tasks)
+        poster = RawPoster(f"{base_i}/v1/events", stack.key, connections=100)
+        try:
+            await post_at_rate(
+                poster, bodies, rate, lambda n, at: acknowledged.__setitem__(cids[n], at)
+            )
+        finally:
+            await poster.close()
         try:
             if inline is not None:
                 served = await asyncio.wait_for(inline, 90)

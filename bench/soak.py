@@ -31,6 +31,7 @@ from bench import children
 from bench.conditions import OWN_PORTS, conditions
 from bench.freshness import freshness
 from bench.ports import refuse_taken
+from bench.poster import PostError
 from bench.soak_report import lag_records, markdown, svg, window_quantiles
 from bench.stack import Stack, bench_settings, ports_of
 
@@ -128,8 +129,8 @@ async def _window(stack: Stack, rate: int, article: str, record: dict[str, Any])
     window whose posts were refused (ingest's 503 while Kafka is slow) records why instead."""
     try:
         fresh = await freshness(stack, rate, WINDOW_S, article, own_process=False)
-    except httpx.HTTPStatusError as error:
-        record["failed"] = f"{error.response.status_code} {error.response.text[:240]}"
+    except PostError as error:
+        record["failed"] = str(error)[:240]
     except httpx.RequestError as error:
         record["failed"] = f"{error!r} on {error.request.method} {error.request.url.path}"
     except (httpx.HTTPError, TimeoutError) as error:
@@ -182,6 +183,8 @@ async def _soak(
                 record |= {
                     "t_s": round(time.time() - started, 1),
                     "lag_records": await _lag(client, metrics),
+                    # Other work on the machine shows here: the soak's figures are read with it.
+                    "load_1m": round(os.getloadavg()[0], 2),
                     "rss_mb": _rss(stack),
                 } | await asyncio.to_thread(reads.get, True, WINDOW_S)
                 print(json.dumps({k: v for k, v in windows[-1].items() if k != "rss_mb"}))

@@ -24,8 +24,19 @@ from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
 from subject_keys import migrate_key_store
-from threadlog import contract, erasure, keys, logs, notifier, ops, seal_topic
+from threadlog import (
+    contract,
+    erasure,
+    import_cmd,
+    installation_secret,
+    keys,
+    logs,
+    notifier,
+    ops,
+    seal_topic,
+)
 from threadlog.demo import run_demo
+from threadlog.export import command as export
 from threadlog.settings import ConfigError, Settings, from_env, printable
 from threadlog.topics import ensure_topics
 
@@ -39,6 +50,7 @@ async def _init(settings: Settings) -> None:
         await migrate(conn, settings.pg_schema)
         await migrate_keys(conn, settings.pg_schema)
         await migrate_notifications(conn, settings.pg_schema)
+        await installation_secret.migrate(conn, settings.pg_schema)
         await migrate_key_store(conn, settings.key_store_schema)
     finally:
         await conn.close()
@@ -152,6 +164,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     contract.add_parser(commands)
     ops.add_parser(commands)
     notifier.add_parser(commands)
+    import_cmd.add_parser(commands)
+    export.add_parser(commands)
     erasure.add_parser(commands)
     seal_topic.add_parser(commands)
     args = parser.parse_args(argv)
@@ -193,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             ops.run(settings, args)
         case "notifier":
             notifier.run(settings, args)
+        case "import":
+            import_cmd.run(settings, args)
+        case "export":
+            export.run(settings, args)
         case erasure.COMMAND:
             erasure.run(settings, args)
         case seal_topic.COMMAND:

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from events.contract import contract_files
+from threadlog.export.personal_document import personal_export_files
 
 DEFAULT_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -20,11 +21,15 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
 
 
+def _files() -> dict[str, str]:
+    return contract_files() | personal_export_files()
+
+
 def stale_files(out: Path) -> list[str]:
     """The generated files missing from `out` or differing from what the code generates."""
     return [
         name
-        for name, text in contract_files().items()
+        for name, text in _files().items()
         if not (out / name).is_file() or (out / name).read_text() != text
     ]
 
@@ -38,7 +43,7 @@ def run(args: argparse.Namespace) -> None:
             sys.exit(f"out of date in {out}: {', '.join(stale)}; run `threadlog schema`")
         print(f"{out}: up to date")
         return
-    for name, text in contract_files().items():
+    for name, text in _files().items():
         if name in stale:
             (out / name).parent.mkdir(parents=True, exist_ok=True)
             (out / name).write_text(text)
