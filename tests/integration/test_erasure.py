@@ -11,6 +11,7 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+import pytest
 from aiokafka import AIOKafkaProducer
 
 from events import CommentPosted, Envelope, decode_record
@@ -25,6 +26,13 @@ from tests.integration.test_stream import next_change, open_stream
 from threadlog.erasure import erase_author, replay_erasures
 from threadlog.seal_topic import seal_topic
 from threadlog.settings import Settings
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """Sealing on whatever THREADLOG_ENCRYPT_PERSONAL_DATA says: these tests are about it."""
+    return msgspec.structs.replace(base_settings, encrypt_personal_data=True)
+
 
 SECRET = "zebrapancake"
 """In everything Mira writes, so one grep finds any of it."""

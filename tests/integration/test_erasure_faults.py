@@ -8,12 +8,19 @@ from typing import Any
 
 import asyncpg
 import msgspec
+import pytest
 
 from projections import Worker
 from subject_keys import KeyStore, migrate_key_store
 from tests.integration.conftest import eventually, records_in
 from tests.integration.test_lifecycle_api import Client, ev, post, send
 from threadlog.settings import Settings
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """Sealing on whatever THREADLOG_ENCRYPT_PERSONAL_DATA says: these tests are about it."""
+    return msgspec.structs.replace(base_settings, encrypt_personal_data=True)
 
 
 @asynccontextmanager
