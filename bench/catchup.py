@@ -30,11 +30,11 @@ from threadlog.topics import ensure_topics
 ARTICLES = 1000
 
 
-async def _produce(settings: Settings, count: int, mixed: bool) -> float:
+async def _produce(settings: Settings, count: int, mixed: bool, sealed: bool) -> float:
     # The articles are published first and come on top of `count`, so that a run of
     # --events 100000 is 100,000 comment events.
     events = mixed_events(count + ARTICLES, articles=ARTICLES, only_posts=not mixed)
-    return await append(settings, events)
+    return await append(settings, events, sealed)
 
 
 async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
@@ -45,15 +45,18 @@ async def _applied(conn: "asyncpg.Connection[Any]", projection: str) -> int:
     return int(value)
 
 
-async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str, float]:
-    """Run the benchmark, print its figures and conditions, and return the figures."""
-    settings = bench_settings("catchup", worker_max_batch=batch)
+async def run(
+    count: int, mixed: bool, batch: int, workers: int = 1, sealed: bool = False
+) -> dict[str, float]:
+    """Run the benchmark, print its figures and conditions, and return the figures. `sealed`:
+    the backlog's personal fields sealed, as ingest writes them, for the worker to open."""
+    settings = bench_settings("catchup", worker_max_batch=batch, encrypt_personal_data=sealed)
     refuse_taken(ports_of(settings, ["worker"]))  # before the minutes spent appending
     await ensure_topics(settings)
     conn = await asyncpg.connect(settings.database_url)
     await migrate(conn, settings.pg_schema)
     await conn.execute(f'set search_path to "{settings.pg_schema}"')
-    produce_s = await _produce(settings, count, mixed)
+    produce_s = await _produce(settings, count, mixed, sealed)
     total_events = count + ARTICLES
     print(
         f"appended {total_events:,} events in {produce_s:.1f} s ({total_events / produce_s:,.0f}/s)"
@@ -86,6 +89,7 @@ async def run(count: int, mixed: bool, batch: int, workers: int = 1) -> dict[str
         children.stop(*processes)
     comments = await conn.fetchval("select count(*) from comments")
     await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
+    await conn.execute(f'drop schema if exists "{settings.key_store_schema}" cascade')
     await conn.close()
     total = finished - started
     steady = finished - (first or started)
@@ -117,8 +121,9 @@ def main() -> None:
     parser.add_argument("--mixed", action="store_true", help="posts, replies, flags, retries")
     parser.add_argument("--batch", type=int, default=2000, help="worker max records per batch")
     parser.add_argument("--workers", type=int, default=1, help="worker processes in the group")
+    parser.add_argument("--sealed", action="store_true", help="personal fields sealed (#17)")
     args = parser.parse_args()
-    children.run(run(args.events, args.mixed, args.batch, args.workers))
+    children.run(run(args.events, args.mixed, args.batch, args.workers, args.sealed))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,7 @@ def bench_settings(name: str, **overrides: object) -> Settings:
         "dlq_topic": f"bench.{tag}.dlq",
         "consumer_group": f"bench-{tag}",
         "pg_schema": f"bench_{tag}",
+        "key_store_schema": f"bench_{tag}_keys",
         "ingest_port": 48001,
         "query_port": 48002,
         "worker_metrics_port": 48003,
@@ -157,6 +158,7 @@ class Stack:
         conn = await asyncpg.connect(self.settings.database_url)
         try:
             await conn.execute(f'drop schema if exists "{self.settings.pg_schema}" cascade')
+            await conn.execute(f'drop schema if exists "{self.settings.key_store_schema}" cascade')
         finally:
             await conn.close()
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import httpx
 
-from bench import catchup, children, isso, limits, wrk
+from bench import catchup, children, isso, limits, sealing_cost, wrk
 from bench.freshness import freshness
 from bench.ports import refuse_taken
 from bench.produce import append
@@ -298,6 +298,10 @@ def run(quick: bool, repeat: int, commit: str) -> Path:
     results["scenarios"]["catchup"] = asyncio.run(_catchup(size, repeat))
     results["scenarios"]["limits"] = _limits(size, results["scenarios"]["catchup"])
     posts, read = asyncio.run(_threadlog(size, repeat, results))
+    # Sealing's cost (#17): off and on back to back, on a smaller backlog than the target's.
+    results["scenarios"]["sealing"] = asyncio.run(
+        sealing_cost.run(min(int(size["catchup"]), 200_000), float(size["seconds"]))
+    )
     results["scenarios"]["isso"] = _isso(size, posts, read)
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)

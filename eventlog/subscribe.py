@@ -13,6 +13,13 @@
 - **Starting point.** With a group, Kafka's committed offset wins; `start` ("earliest" or
   "latest") applies to partitions the group never committed. Without a group nothing is
   committed, and `start` may also be a {partition: offset} map (e.g. from a position token).
+- **Sealed fields.** Personal fields are sealed under their owner's key (events/sealing.py).
+  Pass `keys` (e.g. `KeyStore(settings.key_store()).opening_keys` from subject_keys/, for a
+  consumer granted the key store) to read them: the batch's keys are loaded in one call, and a
+  destroyed key reads as the erased placeholder. Without `keys`, every sealed field reads as
+  `[sealed]` (optional ones as absent): ids and ciphertext only. While `keys` raises, the
+  subscription waits and retries the batch; a key the store lacks dead-letters the record.
+  On `AuthorErased`, a consumer purges its own copies of the author's data.
 - **Dead letters.** A record that is not a valid event (or is a version newer than this code) is
   copied untouched to `dead_letter_topic` with `threadlog.dlq.*` headers and skipped; without a
   dead-letter topic it is logged and skipped. An exception raised by the loop's body is not
@@ -23,7 +30,7 @@ This is the one module of `events` that does I/O (aiokafka); the rest of the con
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
@@ -37,6 +44,7 @@ from eventlog.reading import READ_COMMITTED
 from events.codec import decode_record
 from events.envelope import Envelope
 from events.problems import UndecodableRecord
+from events.sealing import KeyMissing, OpenKeys, sealed_kids
 
 # The standard library's logger: events must not depend on the app's logging setup (structlog
 # configured by threadlog.logs renders it like every other line).
@@ -44,6 +52,26 @@ log = logging.getLogger("threadlog.subscribe")
 
 Start = Literal["earliest", "latest"] | Mapping[int, int]
 """Where to begin: the oldest event, only new ones, or given offsets per partition."""
+
+
+KeyLoader = Callable[[Iterable[str]], Awaitable[OpenKeys]]
+"""Loads data keys by key id (None for a destroyed one), leaving out ids it does not hold."""
+
+
+async def _load_keys(keys: KeyLoader | None, records: Iterable[ConsumerRecord]) -> OpenKeys | None:
+    if keys is None:
+        return None
+    kids = {kid for record in records for kid in sealed_kids(record.headers)}
+    if not kids:
+        return {}
+    delay = 0.2
+    while True:
+        try:
+            return await keys(kids)
+        except Exception as error:  # the loader's faults are transient: never read as erased
+            log.warning("cannot load data keys; retrying in %.1f s: %r", delay, error)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
 
 
 class Delivery(NamedTuple):
@@ -101,6 +129,7 @@ async def subscribe(
     dead_letter_topic: str | None = None,
     max_batch: int = 500,
     poll_timeout_ms: int = 200,
+    keys: KeyLoader | None = None,
 ) -> AsyncGenerator[Delivery, None]:
     """Yield every event of `topic`, in log order within each partition (see the module doc)."""
     if group is not None and not isinstance(start, str):
@@ -127,11 +156,12 @@ async def subscribe(
             await _seek_all(consumer, topic, start)
         while True:
             batches = await consumer.getmany(timeout_ms=poll_timeout_ms, max_records=max_batch)
+            opened = await _load_keys(keys, (r for rs in batches.values() for r in rs))
             for tp, records in batches.items():
                 for record in records:
                     try:
-                        envelope = decode_record(record.headers, record.value)
-                    except UndecodableRecord as error:
+                        envelope = decode_record(record.headers, record.value, opened)
+                    except (UndecodableRecord, KeyMissing) as error:
                         await _dead_letter(producer, dead_letter_topic, record, str(error))
                     else:
                         yield Delivery(envelope, tp.topic, tp.partition, record.offset)

@@ -243,6 +243,14 @@ class AuthorUnbanned(_AuthorEvent, frozen=True, kw_only=True):
     STREAMED = False
 
 
+class AuthorErased(_AuthorEvent, frozen=True, kw_only=True):
+    """An author asked to be forgotten: their data key is destroyed, and every read model drops
+    their text and name, whenever their events arrive (before or after this one)."""
+
+    SCOPE = "moderate"
+    STREAMED = False
+
+
 Event = (
     ArticlePublished
     | ArticleUpdated
@@ -258,6 +266,7 @@ Event = (
     | CommentUnpinned
     | AuthorBanned
     | AuthorUnbanned
+    | AuthorErased
 )
 """Every event type's data; `match` on it to dispatch. The one list of the types, kept static so
 that mypy checks every dispatch ends in `assert_never`: a class added here and missing from a

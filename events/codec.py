@@ -31,7 +31,15 @@ from events.problems import (
     problem_from_validation,
 )
 from events.request_body import Shape
-from events.upcast import UnknownVersion, current_version, dataschema, upcast, version_of
+from events.sealing import SEALED_HEADER, DataKey, OpenKeys, open_value, seal_data, sealed_kids
+from events.upcast import (
+    SEALED_SUFFIX,
+    UnknownVersion,
+    current_version,
+    dataschema,
+    upcast,
+    version_of,
+)
 
 Headers = Sequence[tuple[str, bytes]]
 """Kafka record headers, as aiokafka hands them over."""
@@ -235,8 +243,11 @@ def _decode_item(
     )
 
 
-def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """The key, value and headers of the Kafka record that carries `envelope` (binary mode)."""
+def encode_record(
+    envelope: Envelope, keys: Mapping[str, DataKey] | None = None
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """The key, value and headers of the Kafka record that carries `envelope` (binary mode);
+    with `keys` (subject id -> data key), its personal fields sealed (events/sealing.py)."""
     headers = [
         ("ce_specversion", envelope.specversion.encode()),
         ("ce_id", envelope.id.encode()),
@@ -256,6 +267,13 @@ def encode_record(envelope: Envelope) -> tuple[bytes, bytes, list[tuple[str, byt
                 f" got {envelope.importedfrom!r}"
             )
         headers.append(("ce_importedfrom", envelope.importedfrom.encode()))
+    if keys is not None:
+        data = msgspec.to_builtins(envelope.data)
+        used = seal_data(envelope.type, envelope.id, data, keys)
+        if used:
+            headers[5] = ("ce_dataschema", (dataschema(envelope.type) + SEALED_SUFFIX).encode())
+            headers.append((SEALED_HEADER, ",".join(used).encode()))
+            return envelope.key.encode(), _encoder.encode(data), headers
     return envelope.key.encode(), _encoder.encode(envelope.data), headers
 
 
@@ -274,8 +292,14 @@ def _upcast_value(type_: str, schema: str | None, value: bytes) -> bytes:
         raise UndecodableRecord(f"data: Malformed JSON: {error}") from error
 
 
-def decode_record(headers: Headers, value: bytes | None) -> Envelope:
-    """Read an event back from a Kafka record; raise UndecodableRecord if it is not one of ours."""
+def decode_record(headers: Headers, value: bytes | None, keys: OpenKeys | None = None) -> Envelope:
+    """Read an event back from a Kafka record; raise UndecodableRecord if it is not one of ours.
+
+    Sealed personal fields are opened with `keys` (key id -> data key, None once destroyed):
+    an erased subject's text reads as a placeholder; without `keys` every sealed field does
+    (a reader without access to the key store). Raises `sealing.KeyMissing` when `keys` lacks
+    a key the record names: unavailable is not erased, the caller retries or parks it.
+    """
     try:
         attributes = {name[3:]: raw.decode() for name, raw in headers if name[:3] == "ce_"}
     except UnicodeDecodeError:
@@ -290,6 +314,11 @@ def decode_record(headers: Headers, value: bytes | None) -> Envelope:
     if value is None:
         raise UndecodableRecord("Record has no value; expected the event's data as JSON")
     value = _upcast_value(context.type, attributes.get("dataschema"), value)
+    if sealed_kids(headers):
+        try:
+            value = open_value(context.type, context.id, value, keys)
+        except (ValueError, msgspec.DecodeError) as error:
+            raise UndecodableRecord(f"sealed data: {error}") from error
     data, problem = _decode_data(0, context.type, value)
     if data is None:
         assert problem is not None

@@ -15,7 +15,8 @@ import msgspec
 from events.catalog import EVENT_TYPES
 from events.codec import CONTENT_TYPE
 from events.imported import IMPORT_SOURCES
-from events.upcast import dataschema
+from events.sealing import PERSONAL_FIELDS, SEALED_FORM
+from events.upcast import SEALED_SUFFIX, dataschema
 
 JSON_SCHEMA_DRAFT: Final = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_BINDING_VERSION: Final = "0.5.0"
@@ -78,9 +79,14 @@ def _headers(type_: str) -> dict[str, Any]:
             "ce_source": {"type": "string", "minLength": 1, "maxLength": 512},
             "ce_time": {"type": "string", "format": "date-time"},
             "ce_dataschema": {
-                "const": dataschema(type_),
-                "description": "Names the version of the data; absent on version 1 records"
-                " written before 2026-11-25.",
+                **(
+                    {"enum": [dataschema(type_), dataschema(type_) + SEALED_SUFFIX]}
+                    if type_ in PERSONAL_FIELDS
+                    else {"const": dataschema(type_)}
+                ),
+                "description": "Names the version of the data (`:sealed` appended when its"
+                " personal fields are sealed); absent on version 1 records written before"
+                " 2026-11-25.",
             },
             "ce_producerkey": {
                 "type": "string",
@@ -102,9 +108,67 @@ def _headers(type_: str) -> dict[str, Any]:
                 " Only a key with the `import` scope may post it.",
             },
             "content-type": {"const": CONTENT_TYPE},
+            **(
+                {
+                    "ce_sealedwith": {
+                        "type": "string",
+                        "description": "Extension: present when personal fields are sealed;"
+                        " the ids of the data keys used, comma separated. Each sealed field"
+                        f" ({', '.join(f for f, _ in PERSONAL_FIELDS[type_])}) then holds a"
+                        " SealedField object instead of its text.",
+                    }
+                }
+                if type_ in PERSONAL_FIELDS
+                else {}
+            ),
         },
         "required": ["ce_specversion", "ce_id", "ce_type", "ce_source", "ce_time"],
     }
+
+
+SEALED_FIELD_SCHEMA: Final[dict[str, Any]] = {
+    "$schema": JSON_SCHEMA_DRAFT,
+    "$id": f"urn:threadlog:SealedField:{SEALED_FORM}",
+    "title": "SealedField",
+    "description": "A personal field sealed with AES-256-GCM under the data key of the person"
+    " the text belongs to (crypto-shredding: erasing them destroys the key). Associated data:"
+    " the event id, a NUL byte, the field's name, as UTF-8. Nonce and ciphertext (with its"
+    " 16-byte tag) in unpadded base64url. Opening it needs the key store (README, Security).",
+    "type": "object",
+    "properties": {
+        "enc": {"const": SEALED_FORM},
+        "kid": {"type": "string", "minLength": 1, "description": "The data key's id."},
+        "n": {"type": "string", "description": "The 12-byte nonce."},
+        "ct": {"type": "string", "description": "Ciphertext and tag."},
+    },
+    "required": ["enc", "kid", "n", "ct"],
+    "additionalProperties": False,
+}
+"""The form of a sealed field on Kafka (events/sealing.py)."""
+
+
+def sealed_schema(type_: str) -> dict[str, Any]:
+    """The JSON Schema of `type_`'s data as a sealed record holds it: each personal field its
+    text or a SealedField (the record's `dataschema` ends in `:sealed`)."""
+    schema = json.loads(json.dumps(event_schema(type_)))
+    schema["$id"] = dataschema(type_) + SEALED_SUFFIX
+    properties = schema["$defs"][type_]["properties"] if "$defs" in schema else schema["properties"]
+    for field, _ in PERSONAL_FIELDS[type_]:
+        properties[field] = {"oneOf": [properties[field], {"$ref": SEALED_FIELD_SCHEMA["$id"]}]}
+    return dict(schema)
+
+
+def _payload(name: str, components: dict[str, Any]) -> dict[str, Any]:
+    """A message's data: the type's schema, each personal field either its text or sealed."""
+    ref = {"$ref": f"#/components/schemas/{name}"}
+    if name not in PERSONAL_FIELDS:
+        return ref
+    schema = json.loads(json.dumps(components[name]))
+    for field, _ in PERSONAL_FIELDS[name]:
+        schema["properties"][field] = {
+            "oneOf": [schema["properties"][field], {"$ref": "#/components/schemas/SealedField"}]
+        }
+    return dict(schema)
 
 
 def _dead_letter_message() -> dict[str, Any]:
@@ -151,13 +215,13 @@ def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> 
             "summary": (EVENT_TYPES[name].__doc__ or "").strip(),
             "contentType": CONTENT_TYPE,
             "headers": _headers(name),
-            "payload": {"$ref": f"#/components/schemas/{name}"},
+            "payload": _payload(name, components),
             "bindings": {
                 "kafka": {
                     "key": {
                         "type": "string",
-                        "description": "The article id; `author:<id>` for AuthorBanned and"
-                        " AuthorUnbanned. Events of one key keep their order.",
+                        "description": "The article id; `author:<id>` for AuthorBanned,"
+                        " AuthorUnbanned and AuthorErased. Events of one key keep their order.",
                     },
                     "bindingVersion": KAFKA_BINDING_VERSION,
                 }
@@ -209,7 +273,13 @@ def asyncapi(topic: str = DEFAULT_TOPIC, dlq_topic: str = DEFAULT_DLQ_TOPIC) -> 
                 "messages": [{"$ref": "#/channels/deadLetters/messages/DeadLetter"}],
             },
         },
-        "components": {"messages": messages, "schemas": components},
+        "components": {
+            "messages": messages,
+            "schemas": {
+                **components,
+                "SealedField": {k: v for k, v in SEALED_FIELD_SCHEMA.items() if k[0] != "$"},
+            },
+        },
     }
 
 
@@ -220,4 +290,8 @@ def contract_files() -> dict[str, str]:
         for name, cls in sorted(EVENT_TYPES.items())
     }
     files["asyncapi.json"] = _text(asyncapi())
+    files[f"events/SealedField.{SEALED_FORM}.json"] = _text(SEALED_FIELD_SCHEMA)
+    for name in sorted(PERSONAL_FIELDS):
+        version = EVENT_TYPES[name].VERSION
+        files[f"events/{name}.v{version}.sealed.json"] = _text(sealed_schema(name))
     return files

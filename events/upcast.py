@@ -22,6 +22,9 @@ Upcaster = Callable[[RawData], RawData]
 """Turns the data of version n into the data of version n+1 (a pure function)."""
 
 SCHEMA_PREFIX: Final = "urn:threadlog:"
+SEALED_SUFFIX: Final = ":sealed"
+"""Ends the `dataschema` of a record whose personal fields are sealed (events/sealing.py): its
+schema is the version's, each personal field either its text or a SealedField."""
 
 UPCASTERS: Mapping[tuple[str, int], Upcaster] = {}
 """(event type, version n) -> the upcaster to n+1. Empty: every type is still at version 1."""
@@ -45,6 +48,7 @@ def version_of(type_: str, schema: str | None) -> int:
     """The version a record's `dataschema` names; 1 when absent (records from before it)."""
     if schema is None:
         return 1
+    schema = schema.removesuffix(SEALED_SUFFIX)
     prefix = f"{SCHEMA_PREFIX}{type_}:"
     number = schema.removeprefix(prefix)
     if number == schema or not number.isdigit() or int(number) < 1:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 import structlog
 
 from events import Envelope, UndecodableRecord, decode_record
+from events.sealing import KeyMissing
 from projections.digest import differences, digest
 from projections.log_reader import read_range
 from projections.sql_rows import Conn
@@ -13,6 +14,7 @@ from projections.threads.fold import ReadModels
 from projections.threads.parked import parked_outcome
 from projections.threads.state import Outcome
 from projections.worker import WorkerSettings
+from subject_keys import KeyStore, open_keys_for
 
 log = structlog.get_logger("threadlog.verify")
 
@@ -43,13 +45,26 @@ async def verify(settings: WorkerSettings, conn: Conn, name: str) -> Verdict:
     until = {partition: offset for (_, partition), offset in offsets.items()}
     # A partition the projection never applied has nothing to fold.
     until_all = {p: until.get(p, 0) for p in range(max(until, default=-1) + 1)}
-    async for record in read_range(
-        settings.kafka_bootstrap_servers, settings.topic, until=until_all
-    ):
-        if record.partition not in until:
-            continue
+    records = [
+        record
+        async for record in read_range(
+            settings.kafka_bootstrap_servers, settings.topic, until=until_all
+        )
+        if record.partition in until
+    ]
+    # Opened as the worker opens them: an erased author's fields read as erased.
+    store = KeyStore(settings.key_store) if settings.key_store else None
+    try:
+        keys = await open_keys_for(store, (record.headers for record in records))
+    finally:
+        if store is not None:
+            await store.stop()
+    for record in records:
         try:
-            event = decode_record(record.headers, record.value)
+            try:
+                event = decode_record(record.headers, record.value, keys)
+            except KeyMissing as missing:
+                raise UndecodableRecord(str(missing)) from missing
         except UndecodableRecord as error:
             # Parked by the worker, which recorded its event as dead-lettered: so does the fold.
             events.append(parked_outcome(record.headers, record.timestamp, "decode", str(error)))

@@ -23,6 +23,7 @@ from aiokafka.structs import ConsumerRecord
 from eventlog.dead_letters import dead_letter_headers
 from eventlog.reading import READ_COMMITTED
 from events import UndecodableRecord, decode_record
+from events.sealing import KeyMissing
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
 from projections.metrics import WorkerStats
@@ -30,6 +31,7 @@ from projections.policy import Policy
 from projections.registry import Projection, build_projections
 from projections.store import Positioned, apply_batch, migrate, seek_positions
 from projections.threads.parked import parked_outcome
+from subject_keys import KeyStore, KeyStoreSettings, KeyStoreUnavailable, open_keys_for
 
 log = structlog.get_logger("threadlog.worker")
 
@@ -66,6 +68,9 @@ class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     the same name within the session timeout, it takes its partitions back without a rebalance.
     Two live workers must never share one (Kafka fences the older)."""
     projections: tuple[str, ...] = ("threads",)
+    key_store: KeyStoreSettings | None = None
+    """Where the data keys that open sealed fields are; None reads them as sealed (only right
+    for a log that holds none)."""
     # The policy's defaults are Policy's own; a setting only carries them to the worker.
     edit_window_s: float = Policy.edit_window.total_seconds()
     premoderate_all: bool = Policy.premoderate_all
@@ -137,6 +142,8 @@ class Worker:
         self._in_flight: dict[int, int] = {}
         self._ahead: asyncio.Task[_Polled | None] | None = None
         """Partition -> records read and not yet applied (the lag gauge counts them)."""
+        self.keys = KeyStore(settings.key_store) if settings.key_store else None
+        """The data keys that open sealed fields (loaded once per poll batch, cached briefly)."""
 
     async def start(self) -> None:
         """Connect to Postgres (creating the tables if needed) and to Kafka."""
@@ -190,6 +197,8 @@ class Worker:
             await self._producer.stop()
         if self._pool is not None:
             await self._pool.close()
+        if self.keys is not None:
+            await self.keys.stop()
 
     def request_stop(self) -> None:
         """Finish the batch in hand, then return from `run`."""
@@ -339,14 +348,39 @@ class Worker:
             self._in_flight[tp.partition] = self._in_flight.get(tp.partition, 0) + len(messages)
         return await self._apply_polled(await self._decode(batches))
 
+    async def _open_keys(
+        self, batches: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> dict[str, bytes | None] | None:
+        """The data keys the batch's sealed records name, in one query; while the key store
+        does not answer, wait and retry: a key that cannot be read now is not a key destroyed,
+        and nothing is applied (or erased) meanwhile."""
+        delay = 0.2
+        while True:
+            try:
+                return await open_keys_for(
+                    self.keys, (m.headers for messages in batches.values() for m in messages)
+                )
+            except KeyStoreUnavailable as error:
+                self.stats.last_error = str(error)
+                log.warning(
+                    "key store unavailable; retrying the batch", error=str(error), in_s=delay
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
     async def _decode(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> "_Polled":
         polled = _Polled()
+        keys = await self._open_keys(batches)
         for tp, messages in batches.items():
             for message in messages:
                 polled.raw[(tp.partition, message.offset)] = message
                 parked = None
                 try:
-                    envelope = decode_record(message.headers, message.value)
+                    try:
+                        envelope = decode_record(message.headers, message.value, keys)
+                    except KeyMissing as missing:
+                        # Not erased: parked, and redriven once the key store holds the key.
+                        raise UndecodableRecord(str(missing)) from missing
                 except UndecodableRecord as error:
                     with structlog.contextvars.bound_contextvars(
                         partition=message.partition, offset=message.offset

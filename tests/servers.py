@@ -55,6 +55,7 @@ def isolated(base: Settings, **overrides: Any) -> Settings:
         "topic_partitions": 3,
         "consumer_group": f"test-{tag}",
         "pg_schema": f"test_{tag}",
+        "key_store_schema": f"test_{tag}_keys",
         "rate_limit_per_s": 100_000.0,
         "rate_limit_burst": 100_000.0,
         "flag_limit_per_min": 0.0,

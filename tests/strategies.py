@@ -16,6 +16,7 @@ from events import (
     ArticleReopened,
     ArticleUpdated,
     AuthorBanned,
+    AuthorErased,
     AuthorUnbanned,
     CommentDeleted,
     CommentEdited,
@@ -123,6 +124,8 @@ EVENT_STRATEGIES: dict[type[Event], st.SearchStrategy[Event]] = {
     AuthorUnbanned: st.builds(
         AuthorUnbanned, author_id=person, moderator_id=st.just("mod"), reason=notes
     ),
+    # Moderators come from the people too, so that an erased moderator's ban reasons go.
+    AuthorErased: st.builds(AuthorErased, author_id=person, moderator_id=person, reason=notes),
 }
 """One strategy per event type (tests/unit/test_event_declarations.py checks none is missing)."""
 

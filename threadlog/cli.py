@@ -23,7 +23,18 @@ from services.ingest.coalesced_writes import CoalescingHttpToolsProtocol
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
-from threadlog import contract, import_cmd, installation_secret, keys, logs, notifier, ops
+from subject_keys import migrate_key_store
+from threadlog import (
+    contract,
+    erasure,
+    import_cmd,
+    installation_secret,
+    keys,
+    logs,
+    notifier,
+    ops,
+    seal_topic,
+)
 from threadlog.demo import run_demo
 from threadlog.export import command as export
 from threadlog.settings import ConfigError, Settings, from_env, printable
@@ -40,6 +51,7 @@ async def _init(settings: Settings) -> None:
         await migrate_keys(conn, settings.pg_schema)
         await migrate_notifications(conn, settings.pg_schema)
         await installation_secret.migrate(conn, settings.pg_schema)
+        await migrate_key_store(conn, settings.key_store_schema)
     finally:
         await conn.close()
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
@@ -154,6 +166,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     notifier.add_parser(commands)
     import_cmd.add_parser(commands)
     export.add_parser(commands)
+    erasure.add_parser(commands)
+    seal_topic.add_parser(commands)
     args = parser.parse_args(argv)
     try:
         settings = from_env()
@@ -197,3 +211,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             import_cmd.run(settings, args)
         case "export":
             export.run(settings, args)
+        case erasure.COMMAND:
+            erasure.run(settings, args)
+        case seal_topic.COMMAND:
+            seal_topic.run(settings, args)

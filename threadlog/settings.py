@@ -21,6 +21,7 @@ from services.ingest import IngestSettings
 from services.notifications import NotifierSettings
 from services.query import QuerySettings, StreamLimits
 from services.web import WebSettings
+from subject_keys import KeyStoreSettings
 
 
 def _default(component: type[msgspec.Struct], name: str) -> Any:
@@ -110,6 +111,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     service cross-origin (CORS); empty: none. Credentials are never allowed."""
     ingest_cors_origins: str = ""
     """The same for ingest, apart: a script posting events holds a produce key; empty: none."""
+    dlq_retention_days: float = 30.0
+    """How long the dead-letter topic keeps a parked record (`threadlog init` sets it): a
+    record parked in clear leaves within this erasure horizon. Redrive or export before."""
+    encrypt_personal_data: bool = _default(KeyStoreSettings, "seal")
+    """Seal personal fields (bodies, names, notes) under their owner's key at ingest, so that
+    erasing a person is deleting a key (README, Security: Erasure). Off: events are appended in
+    clear, and erasure cannot reach the log; readers still open what was sealed before."""
+    key_store_schema: str = _default(KeyStoreSettings, "schema")
+    """The PostgreSQL schema of the data keys, apart from the read models' (its own grants)."""
+    kek: str = _default(KeyStoreSettings, "kek")
+    """The key-encrypting key, 32 bytes in base64; empty: read (or create) `kek_file`."""
+    kek_file: str = _default(KeyStoreSettings, "kek_file")
+    key_cache_ttl_s: float = _default(KeyStoreSettings, "ttl_s")
+    """How long a process keeps a live data key: how long an erased key may linger in memory."""
     web_host: str = "127.0.0.1"
     web_port: int = 8004
     web_query_url: str = ""
@@ -139,6 +154,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             instance_id=self.ingest_instance_id,
             producers=self.ingest_producers,
             cors=CorsPolicy(origins=parse_origins(self.ingest_cors_origins)),
+            key_store=self.key_store(),
         )
 
     def query(self) -> QuerySettings:
@@ -176,6 +192,18 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             burst=self.rate_limit_burst,
             reads_require_key=self.reads_require_key,
             max_inflight=self.max_inflight_requests,
+        )
+
+    def key_store(self) -> KeyStoreSettings:
+        """Where every process finds the data keys and the KEK that wraps them."""
+        return KeyStoreSettings(
+            database_url=self.database_url,
+            schema=self.key_store_schema,
+            kek=self.kek,
+            kek_file=self.kek_file,
+            seal=self.encrypt_personal_data,
+            ttl_s=self.key_cache_ttl_s,
+            timeout_s=self.db_timeout_s,
         )
 
     def notifier(self) -> NotifierSettings:
@@ -220,6 +248,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             banned_patterns=tuple(msgspec.json.decode(self.banned_patterns, type=list[str])),
             max_links=self.max_links,
             flag_threshold=self.flag_threshold,
+            key_store=self.key_store(),
         )
 
     @property

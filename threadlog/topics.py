@@ -1,14 +1,21 @@
-"""Create the event topic and its dead-letter topic, kept forever: the log is the truth."""
+"""Create the event topic, kept forever (the log is the truth), and its dead-letter topic, kept
+for `dlq_retention_days`: a parked record may hold personal text an erasure cannot reach (one
+another producer wrote in clear), so it must not outlive the erasure horizon."""
 
 from contextlib import suppress
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
 from threadlog.settings import Settings
 
 # Unlimited retention by time and size: the read models are rebuilt from this log.
 _KEEP_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1"}
+
+
+def _dlq_retention(settings: Settings) -> dict[str, str]:
+    return {"retention.ms": str(int(settings.dlq_retention_days * 86_400_000))}
 
 
 async def ensure_topics(settings: Settings) -> list[str]:
@@ -28,7 +35,7 @@ async def ensure_topics(settings: Settings) -> list[str]:
                 settings.dlq_topic,
                 num_partitions=1,
                 replication_factor=settings.topic_replication,
-                topic_configs=_KEEP_FOREVER,
+                topic_configs=_dlq_retention(settings),
             ),
         ]
         missing = [topic for topic in wanted if topic.name not in existing]
@@ -36,6 +43,17 @@ async def ensure_topics(settings: Settings) -> list[str]:
             # Another process may create one between our list and our create; that is fine.
             with suppress(TopicAlreadyExistsError):
                 await admin.create_topics(missing)
+        if settings.dlq_topic in existing:
+            # A dead-letter topic created before it had a retention (kept forever) gets it now.
+            await admin.alter_configs(
+                [
+                    ConfigResource(
+                        ConfigResourceType.TOPIC,
+                        settings.dlq_topic,
+                        configs=_dlq_retention(settings),
+                    )
+                ]
+            )
         return [topic.name for topic in missing]
     finally:
         await admin.close()

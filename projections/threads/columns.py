@@ -154,6 +154,7 @@ COMMENTS = Table(
         ("pinned", "boolean", "stored"),
         ("imported_from", "text", "stored"),
         ("imported_score", "integer", "stored"),
+        ("erased", "boolean", "stored"),
     ),
 )
 FLAGS = Table(
@@ -202,6 +203,14 @@ BANS = Table(
         ("moderator_id", "text", "stored"),
     ),
 )
+ERASED_AUTHORS = Table(
+    "erased_authors",
+    ("author_id",),
+    (
+        ("author_id", "text", "stored"),
+        ("erased_at", "timestamptz", "stored"),
+    ),
+)
 EVENT_OUTCOMES = Table(
     "event_outcomes",
     ("event_id",),
@@ -214,6 +223,6 @@ EVENT_OUTCOMES = Table(
     ),
 )
 
-TABLES = (ARTICLES, COMMENTS, FLAGS, VOTES, COMMENT_EDITS, BANS, EVENT_OUTCOMES)
+TABLES = (ARTICLES, COMMENTS, FLAGS, VOTES, COMMENT_EDITS, BANS, ERASED_AUTHORS, EVENT_OUTCOMES)
 """Every table of the threads model, in the order a rebuild builds and swaps them."""
 TABLE = {table.name: table for table in TABLES}

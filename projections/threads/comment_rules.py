@@ -52,6 +52,8 @@ def posted(state: State, event: Envelope, data: CommentPosted, policy: Policy) -
         imported_score=(data.score or 0) if imported else 0,
     )
     state.add_comment(comment)
+    if data.author_id in state.erased:
+        comment.erase()
     touch(state, comment)
     # The row is stored even when rejected, so that the outcome does not depend on whether a
     # later ban or a moderator's decision was applied before or after it.
@@ -92,17 +94,20 @@ def edited(state: State, event: Envelope, data: CommentEdited, policy: Policy) -
     article = state.articles.get(data.article_id)
     if not imported and article is not None and article.closed:
         raise Rejected("article_closed")
-    state.edits.append(
-        Edit(
-            article_id=comment.article_id,
-            comment_id=comment.comment_id,
-            version=comment.edit_count + 1,
-            body=comment.body,
-            replaced_at=event.time,
-            editor_id=data.editor_id,
+    if not comment.erased:
+        # An erased comment keeps no history: its text is gone, whichever came first.
+        state.edits.append(
+            Edit(
+                article_id=comment.article_id,
+                comment_id=comment.comment_id,
+                version=comment.edit_count + 1,
+                body=comment.body,
+                replaced_at=event.time,
+                editor_id=data.editor_id,
+            )
         )
-    )
-    comment.body, comment.edited_at = data.body, event.time
+        comment.body = data.body
+    comment.edited_at = event.time
     comment.edit_count += 1
     holds = [] if imported else policy.content_holds(data.body)
     if holds and comment.own_status == VISIBLE:
@@ -145,7 +150,7 @@ def flagged(state: State, event: Envelope, data: CommentFlagged, policy: Policy)
         comment_id=data.comment_id,
         flagger_id=data.flagger_id,
         reason=data.reason,
-        note=data.note,
+        note=None if data.flagger_id in state.erased else data.note,
         flagged_at=event.time,
     )
     flags[data.flagger_id] = flag

@@ -15,6 +15,7 @@ from projections.threads.columns import (
     BANS,
     COMMENT_EDITS,
     COMMENTS,
+    ERASED_AUTHORS,
     EVENT_OUTCOMES,
     FLAGS,
     VOTES,
@@ -43,6 +44,11 @@ class ReadModels:
             evolve(self.state, event, self.policy)
         state = self.state
         self.edits += [COMMENT_EDITS.snapshot_values(e) for e in state.edits]
+        if state.dirty_erased:
+            # What `write_state` deletes: the history of every erased comment.
+            self.edits = [
+                e for e in self.edits if not state.comments[(str(e[0]), str(e[1]))].erased
+            ]
         for o in state.outcomes.values():
             self.outcomes[o.event_id] = EVENT_OUTCOMES.snapshot_values(o)
         state.clear_changes()
@@ -91,5 +97,9 @@ class ReadModels:
                 BANS.snapshot_values(b) for bans in s.bans.values() for b in bans
             ),
             COMMENT_EDITS.name: normalized(self.edits),
+            ERASED_AUTHORS.name: normalized(
+                ERASED_AUTHORS.snapshot_values(None, author_id=a, erased_at=at)
+                for a, at in s.erased.items()
+            ),
             EVENT_OUTCOMES.name: normalized(self.outcomes.values()),
         }

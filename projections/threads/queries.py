@@ -25,7 +25,7 @@ QueueStatus = Literal["pending", "flagged"]
 
 COMMENT_COLUMNS = (
     "article_id, comment_id, parent_id, author_id, author_name, body, status, posted_at,"
-    " edited_at, featured, pinned, score, reply_count, flag_count"
+    " edited_at, featured, pinned, score, reply_count, flag_count, erased"
 )
 """The columns of every comment row a read returns."""
 

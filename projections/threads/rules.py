@@ -5,6 +5,7 @@ the rules live here and a replay decides exactly as the first run did. An event 
 rule stays in the log and is recorded as rejected with a reason; nothing is dropped silently.
 """
 
+from dataclasses import replace
 from datetime import datetime
 from typing import assert_never
 
@@ -14,6 +15,7 @@ from events import (
     ArticleReopened,
     ArticleUpdated,
     AuthorBanned,
+    AuthorErased,
     AuthorUnbanned,
     CommentDeleted,
     CommentEdited,
@@ -77,6 +79,8 @@ def _apply(state: State, event: Envelope, policy: Policy) -> None:
             _author_banned(state, event, data)
         case AuthorUnbanned():
             _author_unbanned(state, event, data)
+        case AuthorErased():
+            _author_erased(state, event, data)
         case _:
             assert_never(data)
 
@@ -116,7 +120,8 @@ def _reopened(state: State, data: ArticleReopened) -> None:
 
 def _author_banned(state: State, event: Envelope, data: AuthorBanned) -> None:
     at = event.accepted_at
-    ban = Ban(data.author_id, at, data.until, None, data.reason, data.moderator_id)
+    reason = None if data.moderator_id in state.erased else data.reason
+    ban = Ban(data.author_id, at, data.until, None, reason, data.moderator_id)
     state.bans.setdefault(data.author_id, []).append(ban)
     state.dirty_bans.add(data.author_id)
     _recheck_bans(state, data.author_id, at)
@@ -129,6 +134,29 @@ def _author_unbanned(state: State, event: Envelope, data: AuthorUnbanned) -> Non
             ban.lifted_at = at
     state.dirty_bans.add(data.author_id)
     _recheck_bans(state, data.author_id, at)
+
+
+def _author_erased(state: State, event: Envelope, data: AuthorErased) -> None:
+    """Every comment of the author becomes an erased tombstone, their flags' notes and their
+    bans' reasons (as a moderator) go. Their events applied later are erased as they arrive
+    (`comment_rules`), so the result does not depend on which the worker applied first."""
+    author, at = data.author_id, event.accepted_at
+    state.erased[author] = min(at, state.erased.get(author, at))
+    state.dirty_erased.add(author)
+    for comment in state.by_author.get(author, ()):
+        if not comment.erased:
+            comment.erase()
+            touch(state, comment)
+    for flags in state.flags.values():
+        if author in flags:
+            flags[author] = replace(flags[author], note=None)
+    state.new_flags[:] = [
+        replace(f, note=None) if f.flagger_id == author else f for f in state.new_flags
+    ]
+    for bans in state.bans.values():
+        for ban in bans:
+            if ban.moderator_id == author:
+                ban.reason = None
 
 
 def _recheck_bans(state: State, author_id: str, since: datetime) -> None:

@@ -54,6 +54,8 @@ alter table comments add column if not exists pinned boolean not null default fa
 -- counted without voters, which the served `score` includes.
 alter table comments add column if not exists imported_from text;
 alter table comments add column if not exists imported_score integer not null default 0;
+-- Its author was erased (AuthorErased): a tombstone without text or name, whatever came first.
+alter table comments add column if not exists erased boolean not null default false;
 -- Room on each page, so the update of a parent's reply count stays a heap-only tuple update.
 alter table comments set (fillfactor = 90);
 
@@ -104,6 +106,12 @@ create table if not exists bans (
 );
 -- The worker loads an author's bans with every post of theirs, and rewrites them on a ban.
 create index if not exists bans_by_author on bans (author_id);
+
+-- Authors erased (AuthorErased): their later events are erased too, whatever the order.
+create table if not exists erased_authors (
+    author_id text primary key,
+    erased_at timestamptz not null
+);
 
 -- What became of each event: GET /v1/events/{id}.
 create table if not exists event_outcomes (

@@ -8,7 +8,7 @@ reference (`fold`) holds every row and runs the same `evolve`; tests compare the
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from projections.threads.statuses import PENDING, REJECTED, VISIBLE
+from projections.threads.statuses import DELETED, PENDING, REJECTED, VISIBLE
 
 CommentKey = tuple[str, str]
 """(article_id, comment_id): comment ids are unique within their article."""
@@ -62,6 +62,10 @@ class CommentState:
     featured: bool = False
     pinned: bool = False
     """Leads its thread's top-level comments, whatever the sort (a moderator's pin)."""
+    erased: bool = False
+    """Its author was erased (AuthorErased, another partition): an overlay like `banned`, so
+    that the thread's own decisions, and with them every outcome, do not depend on whether
+    the erasure was applied first. It shows as a tombstone without text or name."""
     approved: bool = False
     edited_at: datetime | None = None
     edit_count: int = 0
@@ -84,13 +88,22 @@ class CommentState:
 
     @property
     def status(self) -> str:
-        """What readers see: the thread's decision, unless a ban hides the comment."""
+        """What readers see: a tombstone once its author is erased, else the thread's decision,
+        unless a ban hides the comment."""
+        if self.erased:
+            return DELETED
         return REJECTED if self.hidden_by_ban else self.own_status
 
     @property
     def hold_reasons(self) -> list[str]:
         """Why the comment is not shown, as readers and moderators see it."""
+        if self.erased:
+            return []
         return [BANNED] if self.hidden_by_ban else self.own_holds
+
+    def erase(self) -> None:
+        """Drop the author's text and name (the comment's place and ids stay)."""
+        self.erased, self.body, self.author_name = True, "", None
 
     @property
     def post_outcome(self) -> tuple[str, str | None]:
@@ -168,6 +181,10 @@ class State:
     dirty_bans: set[str] = field(default_factory=set)
     edits: list[Edit] = field(default_factory=list)
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    erased: dict[str, datetime] = field(default_factory=dict)
+    """Authors erased (AuthorErased), with the earliest time the log accepted it: loaded for
+    the batch's authors, flaggers and moderators, so that their later events are erased too."""
+    dirty_erased: set[str] = field(default_factory=set)
     by_author: dict[str, list[CommentState]] = field(default_factory=dict)
     """Each author's comments: what a ban or an unban decides again, without a scan of all."""
 
@@ -183,5 +200,6 @@ class State:
         self.new_flags.clear()
         self.dirty_votes.clear()
         self.dirty_bans.clear()
+        self.dirty_erased.clear()
         self.edits.clear()
         self.outcomes.clear()

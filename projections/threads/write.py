@@ -7,7 +7,7 @@ derived counts (replies, flags, score, comments) moved by what the batch changed
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, assert_never
 
 from events import (
@@ -16,6 +16,7 @@ from events import (
     ArticleReopened,
     ArticleUpdated,
     AuthorBanned,
+    AuthorErased,
     AuthorUnbanned,
     CommentDeleted,
     CommentEdited,
@@ -92,6 +93,12 @@ class Wanted:
     """Per author, the earliest ban or unban: comments accepted since may change."""
     posted: set[CommentKey] = field(default_factory=set)
     published: set[str] = field(default_factory=set)
+    people: set[str] = field(default_factory=set)
+    """Whose erasure the batch's rules read: authors, flaggers, moderators of bans."""
+
+
+_ALL_TIME = datetime(1, 1, 1, tzinfo=UTC)
+"""An erasure sweeps every comment of its author, however old."""
 
 
 def rows_to_load(events: Sequence[Envelope]) -> Wanted:
@@ -101,7 +108,14 @@ def rows_to_load(events: Sequence[Envelope]) -> Wanted:
     for event in events:
         data = event.data
         match data:
+            case AuthorErased():
+                w.authors.add(data.author_id)
+                w.people.add(data.author_id)
+                w.sweeps[data.author_id] = _ALL_TIME
+                # Their flags' notes and their bans' reasons are cleared in SQL (write_state),
+                # the loaded ones in memory.
             case AuthorBanned() | AuthorUnbanned():
+                w.people.add(data.moderator_id)
                 w.authors.add(data.author_id)
                 # A ban or an unban can change whether a ban covers any comment accepted since.
                 at = event.accepted_at
@@ -117,12 +131,14 @@ def rows_to_load(events: Sequence[Envelope]) -> Wanted:
                 w.comments.add(key)
                 w.posted.add(key)
                 w.authors.add(data.author_id)
+                w.people.add(data.author_id)
                 if data.parent_id is not None:
                     w.comments.add((data.article_id, data.parent_id))
             case CommentFlagged():
                 w.articles.add(data.article_id)
                 w.comments.add((data.article_id, data.comment_id))
                 w.flagged.add((data.article_id, data.comment_id))
+                w.people.add(data.flagger_id)
             case CommentVoted():
                 w.articles.add(data.article_id)
                 w.comments.add((data.article_id, data.comment_id))
@@ -220,6 +236,12 @@ async def load_state(conn: Conn, events: Sequence[Envelope]) -> tuple[State, Loa
             list(authors),
         ):
             state.bans.setdefault(row["author_id"], []).append(Ban(**dict(row)))
+    if w.people:
+        for row in await conn.fetch(
+            "select author_id, erased_at from erased_authors where author_id = any($1::text[])",
+            list(w.people),
+        ):
+            state.erased[row["author_id"]] = row["erased_at"]
     loaded.status = {k: c.status for k, c in state.comments.items()}
     loaded.votes = dict(state.votes)
     return state, loaded
@@ -277,6 +299,35 @@ async def write_parked(conn: Conn, outcomes: Sequence[Outcome]) -> None:
         f"{EVENT_OUTCOMES.upsert} where event_outcomes.outcome = '{DEAD_LETTERED}'",
     )
     await staged.write(conn)
+
+
+async def _erase(conn: Conn, state: State) -> None:
+    """What an erasure changes beyond the rows the fold holds: the erased comments' edit
+    history, the authors' flag notes and, as moderators, their bans' reasons; and the record
+    that they are erased, which their later events are checked against."""
+    authors = sorted(state.dirty_erased)
+    erased = sorted(k for k in state.dirty_comments if state.comments[k].erased)
+    if erased:
+        await conn.execute(
+            "delete from comment_edits e using unnest($1::text[], $2::text[]) k(a, c)"
+            " where e.article_id = k.a and e.comment_id = k.c",
+            *unnest_arrays(erased, 2),
+        )
+    await conn.execute(
+        "update flags set note = null where flagger_id = any($1::text[]) and note is not null",
+        authors,
+    )
+    await conn.execute(
+        "update bans set reason = null where moderator_id = any($1::text[]) and reason is not null",
+        authors,
+    )
+    await conn.execute(
+        "insert into erased_authors (author_id, erased_at)"
+        " select * from unnest($1::text[], $2::timestamptz[])"
+        " on conflict (author_id) do update set erased_at = excluded.erased_at",
+        authors,
+        [state.erased[a] for a in authors],
+    )
 
 
 async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
@@ -347,10 +398,16 @@ async def write_state(conn: Conn, state: State, loaded: Loaded) -> None:
             BANS.written,
             [BANS.values(b) for a in sorted(state.dirty_bans) for b in state.bans.get(a, [])],
         )
+    if state.dirty_erased:
+        await _erase(conn, state)
     staged.add(
         COMMENT_EDITS.name,
         COMMENT_EDITS.written,
-        [COMMENT_EDITS.values(e) for e in state.edits],
+        [
+            COMMENT_EDITS.values(e)
+            for e in state.edits
+            if not state.comments[(e.article_id, e.comment_id)].erased
+        ],
     )
     staged.add(
         EVENT_OUTCOMES.name,

@@ -11,7 +11,7 @@ from litestar import Request
 from litestar.datastructures import State
 
 from eventlog.position import Position
-from events import CommentDeleted, Envelope, InvalidEvents, MalformedRequest, encode_record
+from events import AuthorErased, CommentDeleted, Envelope, InvalidEvents, MalformedRequest
 from events.imported import import_only_problems
 from services.auth import MODERATOR_DELETION, require_event_scopes
 from services.errors import ApiError, ErrorDetail, details_from_problems
@@ -20,6 +20,7 @@ from services.ingest.cloudevents_http import RawHeaders, UnsupportedMediaType, d
 from services.ingest.flag_limit import FlagLimit
 from services.ingest.record_size import Record, RecordLimit, oversized
 from services.ingest.settings import IngestSettings
+from subject_keys import KeyStore, KeyStoreUnavailable, sealed_records
 
 log = structlog.get_logger("threadlog.ingest")
 
@@ -46,6 +47,15 @@ def _unavailable(settings: IngestSettings, why: str) -> ApiError:
         "kafka_unavailable",
         f"Kafka at {settings.kafka_bootstrap_servers} {why}; nothing of the request was appended."
         " Retry the same request.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _key_store_unavailable(error: KeyStoreUnavailable) -> ApiError:
+    return ApiError(
+        503,
+        "key_store_unavailable",
+        f"{error}; nothing of the request was appended. Retry the same request.",
         headers={"Retry-After": "1"},
     )
 
@@ -111,11 +121,15 @@ async def accept(request: Request[Any, Any, Any], body: bytes, state: State) -> 
     # A CloudEvents extension attribute: which key produced the event, so that moderation can
     # trace a flood to its key (the name; the key is never stored).
     producer_header = ("ce_producerkey", producer_key.name.encode())
-    records: list[Record] = []
-    for envelope in envelopes:
-        key, value, headers = encode_record(envelope)
+    keys: KeyStore | None = state.get("subject_keys")
+    try:
+        # Personal fields sealed under their owners' keys (one key-store round trip at most).
+        records: list[Record] = await sealed_records(keys, envelopes)
+    except KeyStoreUnavailable as error:
+        log.warning("key store unavailable", error=str(error), events=len(envelopes))
+        raise _key_store_unavailable(error) from error
+    for _, _, headers in records:
         headers.append(producer_header)
-        records.append((key, value, headers))
     record_limit: RecordLimit = state.record_limit
     too_large = oversized(envelopes, records, record_limit.bytes)
     if too_large:
@@ -136,6 +150,7 @@ async def accept(request: Request[Any, Any, Any], body: bytes, state: State) -> 
             settings,
             f"did not acknowledge within {settings.produce_timeout_s:g} s, or refused the request",
         ) from error
+    await _destroy_erased_keys(keys, envelopes)
     return AcceptedEvents(
         [
             Accepted(
@@ -147,3 +162,19 @@ async def accept(request: Request[Any, Any, Any], body: bytes, state: State) -> 
             for envelope, meta in zip(envelopes, written, strict=True)
         ]
     )
+
+
+async def _destroy_erased_keys(keys: KeyStore | None, envelopes: list[Envelope]) -> None:
+    """Once an AuthorErased is in the log (acks=all), destroy the author's data key: from then
+    on no copy of their text opens. Should this fail, the event is in the log and the answer is
+    503: a retry (same event id, applied once) destroys it, as `threadlog erase-author
+    --replay-erasures` does for every erasure in the log."""
+    erased = [e.data.author_id for e in envelopes if isinstance(e.data, AuthorErased)]
+    if keys is None or not erased:
+        return
+    try:
+        for author in erased:
+            await keys.destroy(author)
+    except KeyStoreUnavailable as error:
+        log.error("erasure appended but its key not destroyed", error=str(error), authors=erased)
+        raise _key_store_unavailable(error) from error

@@ -24,6 +24,7 @@ from services.ingest.record_size import RecordLimit
 from services.ingest.request_schema import EventsOperation
 from services.ingest.settings import IngestSettings
 from services.openapi_docs import INGEST_DESCRIPTION, document, errors, openapi_config
+from subject_keys import KeyStore
 
 __all__ = ["IngestSettings", "create_app"]
 
@@ -41,7 +42,7 @@ __all__ = ["IngestSettings", "create_app"]
             415: ["unsupported_media_type"],
             422: ["invalid_events", "import_only_field"],
             429: ["flag_limited"],
-            503: ["kafka_unavailable"],
+            503: ["kafka_unavailable", "key_store_unavailable"],
         }
     ),
 )
@@ -86,9 +87,12 @@ def create_app(settings: IngestSettings) -> Litestar:
             max_batch_bytes=lambda: state.record_limit.bytes,
         )
         state.appender.start()
+        state.subject_keys = KeyStore(settings.key_store) if settings.key_store else None
         try:
             yield
         finally:
+            if state.subject_keys is not None:
+                await state.subject_keys.stop()
             await state.record_limit.stop()
             await state.appender.stop()
             identity.release()

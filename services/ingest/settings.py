@@ -5,6 +5,7 @@ import msgspec
 from events import Limits
 from services.auth import AuthSettings
 from services.cors import CorsPolicy
+from subject_keys import KeyStoreSettings
 
 
 class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -16,6 +17,8 @@ class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     limits: Limits = Limits()
     max_body_bytes: int = 16 * 1024 * 1024
     produce_timeout_s: float = 10.0
+    key_store: KeyStoreSettings | None = None
+    """Where the data keys that seal personal fields are; None appends them in clear."""
     linger_ms: int = 0
     """How long the producer holds a record for others to join its batch. 0: records that
     arrive while a produce request is in flight batch anyway, and a lone comment is not delayed

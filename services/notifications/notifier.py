@@ -13,9 +13,16 @@ import msgspec
 import structlog
 
 from eventlog.subscribe import Delivery, subscribe
-from events import CommentPosted, Envelope
+from events import AuthorErased, CommentPosted, Envelope
 from services.notifications.rules import notice, target
-from services.notifications.store import Conn, author_of, migrate, remember_author, store_notice
+from services.notifications.store import (
+    Conn,
+    author_of,
+    forget_author,
+    migrate,
+    remember_author,
+    store_notice,
+)
 from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.notifier")
@@ -36,6 +43,9 @@ class NotifierSettings(msgspec.Struct, frozen=True, kw_only=True):
 async def handle(conn: Conn, envelope: Envelope) -> bool:
     """Apply one event to the notifier's tables; True when it stored a notification."""
     async with conn.transaction():
+        if isinstance(envelope.data, AuthorErased):
+            await forget_author(conn, envelope.data.author_id)
+            return False
         if isinstance(envelope.data, CommentPosted):
             data = envelope.data
             await remember_author(conn, data.article_id, data.comment_id, data.author_id)

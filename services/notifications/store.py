@@ -116,3 +116,11 @@ async def mark_read(conn: Conn, recipient_id: str, event_ids: list[str] | None) 
         event_ids,
     )
     return int(status.rsplit(" ", 1)[-1])
+
+
+async def forget_author(conn: Conn, author_id: str) -> None:
+    """An erased author's inbox, the notices they caused, and which comments were theirs."""
+    await conn.execute(
+        "delete from notifications where recipient_id = $1 or actor_id = $1", author_id
+    )
+    await conn.execute("delete from notifier_comments where author_id = $1", author_id)

@@ -65,6 +65,13 @@ class History:
         self.changes.append(change)
         return dropped
 
+    def forget_views(self) -> None:
+        """Drop every stored view (an erasure): each change is read again when sent."""
+        self.changes = deque(
+            (change._replace(event=None, data=None) for change in self.changes),
+            maxlen=self.changes.maxlen,
+        )
+
     def after(self, last: int, live_from: int) -> list[ToSend]:
         """What a stream that sent up to `last`, and follows live since `live_from`, sends now:
         oldest first, each comment once, at its newest change; history re-read."""

@@ -31,7 +31,7 @@ from litestar.response import ServerSentEventMessage
 
 from eventlog.position import Position
 from eventlog.subscribe import subscribe
-from events import STREAMED_TYPES, encode_json
+from events import STREAMED_TYPES, AuthorErased, encode_json
 from services.query.change_history import Change, FellBehind, History
 from services.query.positions import AppliedPositions
 from services.query.read_errors import CommentNotFound
@@ -43,6 +43,9 @@ from services.transient import PG_TRANSIENT
 log = structlog.get_logger("threadlog.query.live")
 
 KEEPALIVE_S = 15.0
+
+_ERASURE = ""
+"""The article id an erasure waits under in the pending queues (no article has an empty id)."""
 
 
 class _Article:
@@ -133,7 +136,14 @@ class LiveFeed:
                     async for delivery in deliveries:
                         read_upto[delivery.partition] = delivery.offset + 1
                         data = delivery.envelope.data
-                        if isinstance(data, STREAMED_TYPES):
+                        if isinstance(data, AuthorErased):
+                            # Released like a change, once applied: then no history holds
+                            # the author's text (`_scrub`).
+                            queue = self._pending.setdefault(delivery.partition, deque())
+                            queue.append((delivery.offset, _ERASURE, ""))
+                            self._pending_count += 1
+                            await self._release()
+                        elif isinstance(data, STREAMED_TYPES):
                             queue = self._pending.setdefault(delivery.partition, deque())
                             queue.append((delivery.offset, data.article_id, data.comment_id))
                             self._pending_count += 1
@@ -164,7 +174,10 @@ class LiveFeed:
             for partition, queue in self._pending.items():
                 while queue and self._positions.applied(Position(partition, queue[0][0])):
                     offset, article_id, comment_id = queue[0]
-                    await self._publish(partition, offset, article_id, comment_id)
+                    if article_id == _ERASURE:
+                        self._scrub()
+                    else:
+                        await self._publish(partition, offset, article_id, comment_id)
                     queue.popleft()
                     self._pending_count -= 1
 
@@ -177,6 +190,13 @@ class LiveFeed:
         if dropped is not None:
             self._forget(partition, dropped.offset + 1)
         article.wakeup.fire()
+
+    def _scrub(self) -> None:
+        """An author was erased: forget every view the histories hold (each is read again
+        when sent), so that none of their text stays in this process or reaches a stream.
+        Erasures are rare; re-reading a history costs one read per change."""
+        for article in self._articles.values():
+            article.history.forget_views()
 
     def _article(self, article_id: str) -> _Article:
         article = self._articles.get(article_id)

@@ -50,6 +50,7 @@ def build_tree(
             score=row["score"],
             reply_count=row["reply_count"],
             flag_count=row["flag_count"],
+            erased=row["erased"],
             replies=[built[c["comment_id"]] for c in inlined],
             more_replies=more,
             replies_cursor=cursor_after(inlined[-1]) if more and inlined else None,

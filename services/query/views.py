@@ -23,7 +23,8 @@ class ArticleView(msgspec.Struct, frozen=True, kw_only=True):
 class CommentView(msgspec.Struct, frozen=True, kw_only=True):
     """A comment with its first replies, oldest first, nested to any depth.
 
-    A deleted comment is a tombstone: status "deleted", no body, no author. `more_replies`
+    A deleted comment is a tombstone: status "deleted", no body, no author; `erased` when its
+    author was erased (AuthorErased), rather than the comment deleted. `more_replies`
     counts the direct replies not inlined; fetch them from /v1/comments/{id}/replies, starting
     after `replies_cursor` (or from the first reply when it is null).
     """
@@ -41,6 +42,7 @@ class CommentView(msgspec.Struct, frozen=True, kw_only=True):
     score: int
     reply_count: int
     flag_count: int
+    erased: bool
     replies: list["CommentView"]
     more_replies: int
     replies_cursor: str | None

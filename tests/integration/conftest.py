@@ -57,6 +57,7 @@ async def settings(base_settings: Settings) -> AsyncIterator[Settings]:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f'drop schema "{settings.pg_schema}" cascade')
+        await conn.execute(f'drop schema if exists "{settings.key_store_schema}" cascade')
     finally:
         await conn.close()
 

@@ -35,3 +35,17 @@ def test_a_stream_behind_what_the_history_holds_fell_behind() -> None:
     with pytest.raises(FellBehind):
         history.after(last=0, live_from=3)
     assert [s.change.offset for s in history.after(last=1, live_from=3)] == [2, 3]
+
+
+def test_an_erasure_forgets_every_stored_view() -> None:
+    """After an erasure no change keeps the view it was read with: each is read again when
+    sent, so an erased author's text held in memory never reaches a stream."""
+    from services.query.change_history import Change, History
+
+    history = History(4)
+    history.append(Change(1, "c1", "comment", b'{"body": "zebra-pancake"}'))
+    history.append(Change(2, "c2", "comment", b'{"body": "other"}'))
+    history.forget_views()
+    assert [c.data for c in history.changes] == [None, None]
+    assert all(sent.reread for sent in history.after(0, live_from=5))
+    assert history.changes.maxlen == 4

@@ -45,6 +45,7 @@ def test_every_table_is_specified_once() -> None:
         "votes",
         "comment_edits",
         "bans",
+        "erased_authors",
         "event_outcomes",
     ]
 

@@ -32,7 +32,7 @@ API_VERSIONS = [
 ]
 """What a cluster with the operators serves: the chart refuses its objects without them."""
 
-CREDENTIALS = {"DATABASE_URL"}
+CREDENTIALS = {"DATABASE_URL", "THREADLOG_KEK"}
 """Settings that are credentials: in a Secret, never in a ConfigMap."""
 
 PENDING = {

@@ -105,6 +105,7 @@ class Thread:
             "pinned",
             "imported_from",
             "imported_score",
+            "erased",
         ]
         [row] = [r for r in self.model.snapshot()["comments"] if r[1] == comment_id]
         return dict(zip(names, row, strict=True))

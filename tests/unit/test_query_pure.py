@@ -27,6 +27,7 @@ def row(comment_id: str, parent_id: str | None, minute: int) -> dict[str, object
         "featured": False,
         "pinned": False,
         "score": 0,
+        "erased": False,
     }
 
 
