@@ -43,9 +43,7 @@ async def verify(settings: WorkerSettings, conn: Conn, name: str) -> Verdict:
     until = {partition: offset for (_, partition), offset in offsets.items()}
     # A partition the projection never applied has nothing to fold.
     until_all = {p: until.get(p, 0) for p in range(max(until, default=-1) + 1)}
-    async for record in read_range(
-        settings.kafka_bootstrap_servers, settings.topic, until=until_all
-    ):
+    async for record in read_range(settings.kafka, settings.topic, until=until_all):
         if record.partition not in until:
             continue
         try:

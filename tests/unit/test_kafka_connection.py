@@ -1,0 +1,98 @@
+"""Kafka and PostgreSQL security settings: what is refused at start, what every client is built
+with, and what `threadlog config` may show."""
+
+import ssl
+
+import pytest
+
+from eventlog.connection import KafkaConnection, client_args
+from threadlog.settings import ConfigError, from_env, printable
+
+_SCRAM = {
+    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "KAFKA_SASL_USERNAME": "alice",
+    "KAFKA_SASL_PASSWORD": "s3cret",
+}
+
+
+def test_plain_over_plaintext_is_refused() -> None:
+    """SASL PLAIN without TLS would send the password in clear: refused, naming the fix."""
+    with pytest.raises(ConfigError, match=r"PLAIN over SASL_PLAINTEXT .*use security protocol"):
+        from_env(
+            _SCRAM | {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "PLAIN"}
+        )
+
+
+def test_plain_over_tls_and_scram_over_plaintext_are_accepted() -> None:
+    """PLAIN is fine inside TLS; SCRAM never sends the password, so SASL_PLAINTEXT may carry it."""
+    assert from_env(_SCRAM | {"KAFKA_SASL_MECHANISM": "PLAIN"}).kafka().sasl_mechanism == "PLAIN"
+    plaintext = from_env(_SCRAM | {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"})
+    assert plaintext.kafka().security_protocol == "SASL_PLAINTEXT"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL_SSL needs a SASL username and password"),
+        (
+            {"KAFKA_SSL_CAFILE": "/ca.pem"},
+            "KAFKA_SSL_CAFILE set, but KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
+        ),
+        ({"KAFKA_SASL_USERNAME": "alice"}, "KAFKA_SASL_USERNAME set, but KAFKA_SECURITY_PROTOCOL"),
+        (
+            {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_KEYFILE": "/k.pem"},
+            "KAFKA_SSL_KEYFILE needs KAFKA_SSL_CERTFILE",
+        ),
+        ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL='TLS'"),
+    ],
+)
+def test_inconsistent_kafka_security_is_refused(environ: dict[str, str], message: str) -> None:
+    """A setting the chosen protocol would ignore means the protocol was forgotten: refused
+    at start instead of connecting in plain text."""
+    with pytest.raises(ConfigError, match=message):
+        from_env(environ)
+
+
+def test_every_client_gets_tls_that_verifies_and_its_sasl_credentials() -> None:
+    """SASL_SSL builds a verifying TLS context (certificate and host name) and SCRAM arguments;
+    PLAINTEXT builds neither."""
+    args = client_args(
+        KafkaConnection(
+            bootstrap_servers="k:9093",
+            security_protocol="SASL_SSL",
+            sasl_username="alice",
+            sasl_password="s3cret",
+        )
+    )
+    context = args["ssl_context"]
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert args["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert (args["sasl_plain_username"], args["sasl_plain_password"]) == ("alice", "s3cret")
+    assert client_args("k:9092") == {
+        "bootstrap_servers": "k:9092",
+        "security_protocol": "PLAINTEXT",
+    }
+
+
+def test_config_masks_the_kafka_password() -> None:
+    """`threadlog config` shows that a SASL password is set, never the password."""
+    shown = dict(printable(from_env(_SCRAM)))
+    assert shown["KAFKA_SASL_PASSWORD"] == "***"
+    assert shown["KAFKA_SASL_USERNAME"] == "alice"
+
+
+def test_database_ca_file_reaches_every_connection_through_the_url() -> None:
+    """THREADLOG_DATABASE_CA_FILE becomes the URL's sslrootcert, with verify-full unless the
+    URL chose a mode, so every pool and connection made from DATABASE_URL verifies with it."""
+    url = from_env(
+        {"DATABASE_URL": "postgresql://u:p@db:5432/t", "THREADLOG_DATABASE_CA_FILE": "/ca.pem"}
+    ).database_url
+    assert url == "postgresql://u:p@db:5432/t?sslrootcert=%2Fca.pem&sslmode=verify-full"
+    chosen = from_env(
+        {
+            "DATABASE_URL": "postgresql://db/t?sslmode=verify-ca&sslrootcert=/mine.pem",
+            "THREADLOG_DATABASE_CA_FILE": "/ca.pem",
+        }
+    ).database_url
+    assert chosen == "postgresql://db/t?sslmode=verify-ca&sslrootcert=%2Fmine.pem"
