@@ -27,7 +27,7 @@ from eventlog.connection import KafkaConnection, client_args
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-STATE = REPO / ".state"
+STATE = Path(os.environ.get("THREADLOG_STATE_DIR") or REPO / ".state")  # as deploy/lib/common.sh
 
 BROKER_USER, BROKER_PASSWORD = "broker", "broker-secret"
 SCRAM_USER, SCRAM_PASSWORD = "alice", "alice-secret"
