@@ -11,7 +11,7 @@ INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_POR
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 WEB_URL = http://$${THREADLOG_WEB_HOST:-127.0.0.1}:$${THREADLOG_WEB_PORT:-8004}
 
-.PHONY: help venv up services demo test unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push bench-rebuild down clean
+.PHONY: help venv up services demo test deploy-check unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push bench-rebuild down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -68,9 +68,12 @@ integration: up ## the tests that need the servers: integration, pages, server f
 	@deploy/bin/ensure-system --browser
 	@$(BIN)/pytest -m integration -q
 
-test: lint up ## the whole suite on the real Kafka and PostgreSQL, the pages in headless Chromium
+test: lint deploy-check up ## the whole suite on the real Kafka and PostgreSQL, the pages in headless Chromium, the deployment checks
 	@deploy/bin/ensure-system --browser --contract
 	@$(BIN)/pytest -q
+
+deploy-check: venv ## helm lint, helm template and deploy/k8s through kubeconform -strict, the settings in step (no cluster)
+	@deploy/bin/deploy-check
 
 fuzz: up ## schemathesis on both APIs: 500 examples per endpoint, fresh seeds (`make test`: 25)
 	@THREADLOG_FUZZ_EXAMPLES=$${THREADLOG_FUZZ_EXAMPLES:-500} THREADLOG_FUZZ_RANDOM=1 \

@@ -24,7 +24,7 @@ from services.ingest.coalesced_writes import CoalescingHttpToolsProtocol
 from services.notifications import migrate as migrate_notifications
 from services.query import create_app as create_query_app
 from services.web import create_app as create_web_app
-from threadlog import contract, keys, logs, notifier, ops
+from threadlog import contract, import_cmd, installation_secret, keys, logs, notifier, ops
 from threadlog.demo import run_demo
 from threadlog.export import command as export
 from threadlog.settings import ConfigError, Settings, from_env, printable
@@ -40,6 +40,7 @@ async def _init(settings: Settings) -> None:
         await migrate(conn, settings.pg_schema)
         await migrate_keys(conn, settings.pg_schema)
         await migrate_notifications(conn, settings.pg_schema)
+        await installation_secret.migrate(conn, settings.pg_schema)
     finally:
         await conn.close()
     print(f"topics created: {', '.join(created) or 'none (all existed)'}; schema ready")
@@ -152,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     contract.add_parser(commands)
     ops.add_parser(commands)
     notifier.add_parser(commands)
+    import_cmd.add_parser(commands)
     export.add_parser(commands)
     args = parser.parse_args(argv)
     try:
@@ -199,5 +201,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> None:
             ops.run(settings, args)
         case "notifier":
             notifier.run(settings, args)
+        case "import":
+            import_cmd.run(settings, args)
         case "export":
             export.run(settings, args)

@@ -14,15 +14,17 @@ SAMPLES = sorted((DEFAULT_DIR / "samples").glob("*.json"))
 
 
 def every_type() -> list[dict[str, Any]]:
-    """One event of every type, with the data of its current-version sample and a fresh id."""
+    """One event of every current-version sample, with its data, its import mark when it has
+    one (`ce_importedfrom`), and a fresh id."""
     events = []
     for path in SAMPLES:
         sample = json.loads(path.read_text())
         type_ = sample["headers"]["ce_type"]
         if sample["headers"].get("ce_dataschema") == dataschema(type_):
-            events.append(
-                {"id": f"live-{uuid.uuid4().hex[:12]}", "type": type_, "data": sample["value"]}
-            )
+            event = {"id": f"live-{uuid.uuid4().hex[:12]}", "type": type_, "data": sample["value"]}
+            if "ce_importedfrom" in sample["headers"]:
+                event["importedfrom"] = sample["headers"]["ce_importedfrom"]
+            events.append(event)
     return events
 
 
