@@ -156,8 +156,8 @@ async def refusal(kafka: Kafka, timeout_s: float = 5.0) -> str | None:
         except ssl.SSLCertVerificationError as error:
             return (
                 f"{where}: TLS certificate not trusted ({error.verify_message}); "
-                f"KAFKA_SSL_CAFILE={conn.ssl_cafile or '(system CAs)'} must hold the CA that "
-                f"signed the broker's certificate, and that certificate must name {host}"
+                f"THREADLOG_KAFKA_SSL_CAFILE={conn.ssl_cafile or '(system CAs)'} must hold the "
+                f"CA that signed the broker's certificate, and that certificate must name {host}"
             )
         except ssl.SSLError as error:
             return (
@@ -167,11 +167,11 @@ async def refusal(kafka: Kafka, timeout_s: float = 5.0) -> str | None:
         except SaslAuthenticationFailed as error:
             return (
                 f"{where} refused the {conn.sasl_mechanism} credentials of user "
-                f"{conn.sasl_username!r} ({error}); check KAFKA_SASL_USERNAME and "
-                "KAFKA_SASL_PASSWORD"
+                f"{conn.sasl_username!r} ({error}); check THREADLOG_KAFKA_SASL_USERNAME and "
+                "THREADLOG_KAFKA_SASL_PASSWORD"
             )
         except UnsupportedSaslMechanismError as error:
-            return f"{where}: {error}; set KAFKA_SASL_MECHANISM to one it enables"
+            return f"{where}: {error}; set THREADLOG_KAFKA_SASL_MECHANISM to one it enables"
         except (OSError, KafkaError, TimeoutError) as error:
             slow = isinstance(error, TimeoutError | KafkaTimeoutError)
             if not slow and await _listening(host, int(port), timeout_s):
@@ -180,8 +180,8 @@ async def refusal(kafka: Kafka, timeout_s: float = 5.0) -> str | None:
                 return (
                     f"{where} closed our connection while we set up {conn.security_protocol} "
                     f"({error!r}): does the listener require a client certificate "
-                    "(KAFKA_SSL_CERTFILE, KAFKA_SSL_KEYFILE), or speak another security "
-                    "protocol than KAFKA_SECURITY_PROTOCOL?"
+                    "(THREADLOG_KAFKA_SSL_CERTFILE, THREADLOG_KAFKA_SSL_KEYFILE), or speak "
+                    "another security protocol than THREADLOG_KAFKA_SECURITY_PROTOCOL?"
                 )
             continue  # down or unreachable: not a refusal, the caller may retry
         opened.close()

@@ -278,20 +278,12 @@ def _reachable(host: str, port: int) -> str:
 _SPECIAL = {
     "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
     "database_url": "DATABASE_URL",
-    "kafka_security_protocol": "KAFKA_SECURITY_PROTOCOL",
-    "kafka_ssl_cafile": "KAFKA_SSL_CAFILE",
-    "kafka_ssl_certfile": "KAFKA_SSL_CERTFILE",
-    "kafka_ssl_keyfile": "KAFKA_SSL_KEYFILE",
-    "kafka_sasl_mechanism": "KAFKA_SASL_MECHANISM",
-    "kafka_sasl_username": "KAFKA_SASL_USERNAME",
-    "kafka_sasl_password": "KAFKA_SASL_PASSWORD",
 }
 ENVIRONMENT: dict[str, str] = {
     field.name: _SPECIAL.get(field.name, f"THREADLOG_{field.name.upper()}")
     for field in msgspec.structs.fields(Settings)
 }
-"""Each setting's environment variable: KAFKA_BOOTSTRAP_SERVERS, KAFKA_SECURITY_PROTOCOL,
-KAFKA_SSL_*, KAFKA_SASL_*, DATABASE_URL, THREADLOG_*."""
+"""Each setting's environment variable: KAFKA_BOOTSTRAP_SERVERS, DATABASE_URL, THREADLOG_*."""
 
 
 _URL_PASSWORD = re.compile(r"(?<=://)([^/@:]*):[^/@]*(?=@)")
@@ -346,7 +338,7 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
     return settings
 
 
-_KAFKA_SHOWN = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM")
+_KAFKA_SHOWN = ("THREADLOG_KAFKA_SECURITY_PROTOCOL", "THREADLOG_KAFKA_SASL_MECHANISM")
 """The Kafka security variables a ConfigError may quote (no credentials or paths)."""
 
 _TLS_ONLY = ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
@@ -362,11 +354,13 @@ def _refuse_unused(kafka: KafkaConnection, given: Mapping[str, str]) -> None:
     if unused:
         names = ", ".join(ENVIRONMENT[name] for name in unused)
         raise ConfigError(
-            f"{names} set, but KAFKA_SECURITY_PROTOCOL={kafka.security_protocol} does not use "
-            "them: set it to SASL_SSL (or SSL for TLS alone, SASL_PLAINTEXT for SASL alone)"
+            f"{names} set, but THREADLOG_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol} does "
+            "not use them: set it to SASL_SSL (or SSL for TLS alone, SASL_PLAINTEXT for SASL alone)"
         )
     if "kafka_ssl_keyfile" in given and "kafka_ssl_certfile" not in given:
-        raise ConfigError("KAFKA_SSL_KEYFILE needs KAFKA_SSL_CERTFILE, the certificate it signs")
+        raise ConfigError(
+            "THREADLOG_KAFKA_SSL_KEYFILE needs THREADLOG_KAFKA_SSL_CERTFILE, its certificate"
+        )
 
 
 def with_ca_file(database_url: str, ca_file: str) -> str:

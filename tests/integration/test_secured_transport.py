@@ -67,13 +67,13 @@ class Secured:
         conn = self.kafka.connection()
         return {
             "KAFKA_BOOTSTRAP_SERVERS": conn.bootstrap_servers,
-            "KAFKA_SECURITY_PROTOCOL": conn.security_protocol,
-            "KAFKA_SSL_CAFILE": conn.ssl_cafile,
-            "KAFKA_SSL_CERTFILE": conn.ssl_certfile,
-            "KAFKA_SSL_KEYFILE": conn.ssl_keyfile,
-            "KAFKA_SASL_MECHANISM": conn.sasl_mechanism,
-            "KAFKA_SASL_USERNAME": conn.sasl_username,
-            "KAFKA_SASL_PASSWORD": conn.sasl_password,
+            "THREADLOG_KAFKA_SECURITY_PROTOCOL": conn.security_protocol,
+            "THREADLOG_KAFKA_SSL_CAFILE": conn.ssl_cafile,
+            "THREADLOG_KAFKA_SSL_CERTFILE": conn.ssl_certfile,
+            "THREADLOG_KAFKA_SSL_KEYFILE": conn.ssl_keyfile,
+            "THREADLOG_KAFKA_SASL_MECHANISM": conn.sasl_mechanism,
+            "THREADLOG_KAFKA_SASL_USERNAME": conn.sasl_username,
+            "THREADLOG_KAFKA_SASL_PASSWORD": conn.sasl_password,
             "DATABASE_URL": self.postgres.url,
             "THREADLOG_DATABASE_CA_FILE": str(self.pki.ca),
         } | changes
@@ -202,31 +202,33 @@ def _leaves(error: BaseException) -> list[BaseException]:
 async def test_wrong_password_fails_at_start_with_the_reason(secured: Secured) -> None:
     """A wrong SCRAM password stops the worker, ingest and query at start, within seconds,
     saying which user was refused and which variables to check; nothing retries forever."""
-    said = await _fails_at_start(secured.settings(KAFKA_SASL_PASSWORD="not-the-password"))
+    said = await _fails_at_start(secured.settings(THREADLOG_KAFKA_SASL_PASSWORD="not-the-password"))
     for message in said:
         assert "refused the SCRAM-SHA-512 credentials of user 'alice'" in message, message
-        assert "KAFKA_SASL_PASSWORD" in message
+        assert "THREADLOG_KAFKA_SASL_PASSWORD" in message
         assert "not-the-password" not in message
 
 
 async def test_wrong_kafka_ca_fails_at_start_with_the_reason(secured: Secured) -> None:
     """A CA that did not sign the broker's certificate stops every process at start, naming
-    the certificate check and KAFKA_SSL_CAFILE."""
-    said = await _fails_at_start(secured.settings(KAFKA_SSL_CAFILE=str(secured.pki.other_ca)))
+    the certificate check and THREADLOG_KAFKA_SSL_CAFILE."""
+    said = await _fails_at_start(
+        secured.settings(THREADLOG_KAFKA_SSL_CAFILE=str(secured.pki.other_ca))
+    )
     for message in said:
         assert "TLS certificate not trusted" in message, message
-        assert "KAFKA_SSL_CAFILE" in message
+        assert "THREADLOG_KAFKA_SSL_CAFILE" in message
 
 
 async def test_missing_client_certificate_fails_at_start(secured: Secured) -> None:
     """A broker that requires a client certificate hangs up on a client without one: said at
     start, not retried as if the broker were down."""
     environ = secured.environ()
-    del environ["KAFKA_SSL_CERTFILE"], environ["KAFKA_SSL_KEYFILE"]
+    del environ["THREADLOG_KAFKA_SSL_CERTFILE"], environ["THREADLOG_KAFKA_SSL_KEYFILE"]
     said = await _fails_at_start(isolated(from_env(environ)))
     for message in said:
         assert "closed our connection" in message, message
-        assert "KAFKA_SSL_CERTFILE" in message
+        assert "THREADLOG_KAFKA_SSL_CERTFILE" in message
 
 
 async def test_wrong_postgres_ca_and_password_fail_at_start(secured: Secured) -> None:
@@ -247,7 +249,7 @@ async def test_wrong_postgres_ca_and_password_fail_at_start(secured: Secured) ->
 
 async def test_cli_says_why_and_exits(secured: Secured, tmp_path: Path) -> None:
     """`threadlog init` with a wrong password exits non-zero with the reason, no traceback."""
-    environ = os.environ | secured.environ(KAFKA_SASL_PASSWORD="not-the-password")
+    environ = os.environ | secured.environ(THREADLOG_KAFKA_SASL_PASSWORD="not-the-password")
     environ |= {ENVIRONMENT["topic"]: f"test.cli.{tmp_path.name}"}
     started = time.monotonic()
     done = await asyncio.create_subprocess_exec(

@@ -9,9 +9,9 @@ from eventlog.connection import KafkaConnection, client_args
 from threadlog.settings import ConfigError, from_env, printable
 
 _SCRAM = {
-    "KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
-    "KAFKA_SASL_USERNAME": "alice",
-    "KAFKA_SASL_PASSWORD": "s3cret",
+    "THREADLOG_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+    "THREADLOG_KAFKA_SASL_USERNAME": "alice",
+    "THREADLOG_KAFKA_SASL_PASSWORD": "s3cret",
 }
 
 
@@ -19,31 +19,44 @@ def test_plain_over_plaintext_is_refused() -> None:
     """SASL PLAIN without TLS would send the password in clear: refused, naming the fix."""
     with pytest.raises(ConfigError, match=r"PLAIN over SASL_PLAINTEXT .*use security protocol"):
         from_env(
-            _SCRAM | {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT", "KAFKA_SASL_MECHANISM": "PLAIN"}
+            _SCRAM
+            | {
+                "THREADLOG_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
+                "THREADLOG_KAFKA_SASL_MECHANISM": "PLAIN",
+            }
         )
 
 
 def test_plain_over_tls_and_scram_over_plaintext_are_accepted() -> None:
     """PLAIN is fine inside TLS; SCRAM never sends the password, so SASL_PLAINTEXT may carry it."""
-    assert from_env(_SCRAM | {"KAFKA_SASL_MECHANISM": "PLAIN"}).kafka().sasl_mechanism == "PLAIN"
-    plaintext = from_env(_SCRAM | {"KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"})
+    assert (
+        from_env(_SCRAM | {"THREADLOG_KAFKA_SASL_MECHANISM": "PLAIN"}).kafka().sasl_mechanism
+        == "PLAIN"
+    )
+    plaintext = from_env(_SCRAM | {"THREADLOG_KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT"})
     assert plaintext.kafka().security_protocol == "SASL_PLAINTEXT"
 
 
 @pytest.mark.parametrize(
     ("environ", "message"),
     [
-        ({"KAFKA_SECURITY_PROTOCOL": "SASL_SSL"}, "SASL_SSL needs a SASL username and password"),
         (
-            {"KAFKA_SSL_CAFILE": "/ca.pem"},
-            "KAFKA_SSL_CAFILE set, but KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
+            {"THREADLOG_KAFKA_SECURITY_PROTOCOL": "SASL_SSL"},
+            "SASL_SSL needs a SASL username and password",
         ),
-        ({"KAFKA_SASL_USERNAME": "alice"}, "KAFKA_SASL_USERNAME set, but KAFKA_SECURITY_PROTOCOL"),
         (
-            {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_KEYFILE": "/k.pem"},
-            "KAFKA_SSL_KEYFILE needs KAFKA_SSL_CERTFILE",
+            {"THREADLOG_KAFKA_SSL_CAFILE": "/ca.pem"},
+            "THREADLOG_KAFKA_SSL_CAFILE set, but THREADLOG_KAFKA_SECURITY_PROTOCOL=PLAINTEXT",
         ),
-        ({"KAFKA_SECURITY_PROTOCOL": "TLS"}, "KAFKA_SECURITY_PROTOCOL='TLS'"),
+        (
+            {"THREADLOG_KAFKA_SASL_USERNAME": "alice"},
+            "THREADLOG_KAFKA_SASL_USERNAME set, but THREADLOG_KAFKA_SECURITY_PROTOCOL",
+        ),
+        (
+            {"THREADLOG_KAFKA_SECURITY_PROTOCOL": "SSL", "THREADLOG_KAFKA_SSL_KEYFILE": "/k.pem"},
+            "THREADLOG_KAFKA_SSL_KEYFILE needs THREADLOG_KAFKA_SSL_CERTFILE",
+        ),
+        ({"THREADLOG_KAFKA_SECURITY_PROTOCOL": "TLS"}, "THREADLOG_KAFKA_SECURITY_PROTOCOL='TLS'"),
     ],
 )
 def test_inconsistent_kafka_security_is_refused(environ: dict[str, str], message: str) -> None:
@@ -78,8 +91,8 @@ def test_every_client_gets_tls_that_verifies_and_its_sasl_credentials() -> None:
 def test_config_masks_the_kafka_password() -> None:
     """`threadlog config` shows that a SASL password is set, never the password."""
     shown = dict(printable(from_env(_SCRAM)))
-    assert shown["KAFKA_SASL_PASSWORD"] == "***"
-    assert shown["KAFKA_SASL_USERNAME"] == "alice"
+    assert shown["THREADLOG_KAFKA_SASL_PASSWORD"] == "***"
+    assert shown["THREADLOG_KAFKA_SASL_USERNAME"] == "alice"
 
 
 def test_database_ca_file_reaches_every_connection_through_the_url() -> None:
