@@ -42,6 +42,7 @@ from tests.servers import isolated
 from threadlog.demo_thread import ARTICLE_ID, demo_events
 from threadlog.export.log_export import Selection, export_log
 from threadlog.settings import ENVIRONMENT, Settings, from_env
+from threadlog.topics import ensure_topics
 
 Client = AsyncTestClient[Any]
 
@@ -247,21 +248,34 @@ async def test_wrong_postgres_ca_and_password_fail_at_start(secured: Secured) ->
         assert time.monotonic() - started < STARTS_WITHIN_S
 
 
-async def test_cli_says_why_and_exits(secured: Secured, tmp_path: Path) -> None:
-    """`threadlog init` with a wrong password exits non-zero with the reason, no traceback."""
+async def test_commands_say_why_and_exit(secured: Secured, tmp_path: Path) -> None:
+    """`threadlog init`, `status`, `export` and `import` with a wrong password exit non-zero
+    with the reason, no traceback (run side by side: each pays an interpreter's start)."""
+    settings = secured.settings()
+    await ensure_topics(settings)
     environ = os.environ | secured.environ(THREADLOG_KAFKA_SASL_PASSWORD="not-the-password")
-    environ |= {ENVIRONMENT["topic"]: f"test.cli.{tmp_path.name}"}
+    environ |= {ENVIRONMENT["topic"]: settings.topic, ENVIRONMENT["pg_schema"]: settings.pg_schema}
+    (tmp_path / "empty.jsonl").write_text("")
+    commands = {
+        "init": ["init"],
+        "status": ["status"],
+        "export": ["export", "--output", str(tmp_path / "out.jsonl")],
+        "import": ["import", "threadlog", str(tmp_path / "empty.jsonl")],
+    }
+
+    async def run(args: list[str]) -> tuple[int | None, str]:
+        done = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "threadlog", *args,
+            env=environ, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(done.communicate(), 120)
+        return done.returncode, err.decode()
+
     started = time.monotonic()
-    done = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "threadlog", "init",
-        env=environ, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    _, err = await asyncio.wait_for(done.communicate(), 60)
-    assert done.returncode == 1
-    said = err.decode()
-    assert "threadlog init: Kafka at 127.0.0.1:" in said, said
-    assert "refused the SCRAM-SHA-512 credentials" in said
-    assert "Traceback" not in said
-    print(
-        f"threadlog init refused in {time.monotonic() - started:.1f} s (interpreter start included)"
-    )
+    results = await asyncio.gather(*map(run, commands.values()))
+    for name, (code, said) in zip(commands, results, strict=True):
+        assert code == 1, (name, said)
+        assert f"threadlog {name}: Kafka at 127.0.0.1:" in said, said
+        assert "refused the SCRAM-SHA-512 credentials" in said, said
+        assert "Traceback" not in said, said
+    print(f"4 commands refused in {time.monotonic() - started:.1f} s (interpreters included)")
