@@ -361,6 +361,9 @@ def _refuse_unused(kafka: KafkaConnection, given: Mapping[str, str]) -> None:
         raise ConfigError(
             "THREADLOG_KAFKA_SSL_KEYFILE needs THREADLOG_KAFKA_SSL_CERTFILE, its certificate"
         )
+    for name in (*_TLS_ONLY, "database_ca_file"):
+        if name in given and not os.path.isfile(given[name]):
+            raise ConfigError(f"{ENVIRONMENT[name]}={given[name]}: no such file")
 
 
 def with_ca_file(database_url: str, ca_file: str) -> str:

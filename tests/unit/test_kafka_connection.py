@@ -2,6 +2,8 @@
 with, and what `threadlog config` may show."""
 
 import ssl
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -66,6 +68,15 @@ def test_inconsistent_kafka_security_is_refused(environ: dict[str, str], message
         from_env(environ)
 
 
+def test_a_missing_certificate_file_is_named(tmp_path: Path) -> None:
+    """A TLS file that is not there is refused at start, naming its variable."""
+    missing = str(tmp_path / "ca.pem")
+    with pytest.raises(ConfigError, match=f"THREADLOG_KAFKA_SSL_CAFILE={missing}: no such file"):
+        from_env(_SCRAM | {"THREADLOG_KAFKA_SSL_CAFILE": missing})
+    with pytest.raises(ConfigError, match=f"THREADLOG_DATABASE_CA_FILE={missing}: no such file"):
+        from_env({"THREADLOG_DATABASE_CA_FILE": missing})
+
+
 def test_every_client_gets_tls_that_verifies_and_its_sasl_credentials() -> None:
     """SASL_SSL builds a verifying TLS context (certificate and host name) and SCRAM arguments;
     PLAINTEXT builds neither."""
@@ -95,17 +106,22 @@ def test_config_masks_the_kafka_password() -> None:
     assert shown["THREADLOG_KAFKA_SASL_USERNAME"] == "alice"
 
 
-def test_database_ca_file_reaches_every_connection_through_the_url() -> None:
+def test_database_ca_file_reaches_every_connection_through_the_url(tmp_path: Path) -> None:
     """THREADLOG_DATABASE_CA_FILE becomes the URL's sslrootcert, with verify-full unless the
     URL chose a mode, so every pool and connection made from DATABASE_URL verifies with it."""
+    ca = tmp_path / "ca.pem"
+    ca.write_text("")
     url = from_env(
-        {"DATABASE_URL": "postgresql://u:p@db:5432/t", "THREADLOG_DATABASE_CA_FILE": "/ca.pem"}
+        {"DATABASE_URL": "postgresql://u:p@db:5432/t", "THREADLOG_DATABASE_CA_FILE": str(ca)}
     ).database_url
-    assert url == "postgresql://u:p@db:5432/t?sslrootcert=%2Fca.pem&sslmode=verify-full"
+    assert (
+        url
+        == f"postgresql://u:p@db:5432/t?sslrootcert={quote(str(ca), safe='')}&sslmode=verify-full"
+    )
     chosen = from_env(
         {
             "DATABASE_URL": "postgresql://db/t?sslmode=verify-ca&sslrootcert=/mine.pem",
-            "THREADLOG_DATABASE_CA_FILE": "/ca.pem",
+            "THREADLOG_DATABASE_CA_FILE": str(ca),
         }
     ).database_url
     assert chosen == "postgresql://db/t?sslmode=verify-ca&sslrootcert=%2Fmine.pem"
