@@ -38,6 +38,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.connection import Kafka, client_args, start_client
 from eventlog.dead_letters import dead_letter_headers
 from eventlog.position import Position
 from eventlog.reading import READ_COMMITTED
@@ -121,7 +122,7 @@ async def _commit(consumer: AIOKafkaConsumer, done: dict[TopicPartition, int]) -
 
 
 async def subscribe(
-    bootstrap_servers: str,
+    kafka: Kafka,
     topic: str,
     *,
     group: str | None = None,
@@ -136,22 +137,18 @@ async def subscribe(
         raise ValueError("explicit offsets need group=None: a group resumes from its commits")
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers,
+        **client_args(kafka),
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset=start if isinstance(start, str) else "earliest",
         isolation_level=READ_COMMITTED,
     )
-    producer = (
-        AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
-        if dead_letter_topic
-        else None
-    )
-    await consumer.start()
+    producer = AIOKafkaProducer(**client_args(kafka), acks="all") if dead_letter_topic else None
+    await start_client(consumer, kafka)
     done: dict[TopicPartition, int] = {}
     try:
         if producer is not None:
-            await producer.start()
+            await start_client(producer, kafka)
         if group is None:
             await _seek_all(consumer, topic, start)
         while True:

@@ -19,6 +19,7 @@ from datetime import datetime
 import msgspec
 from aiokafka import AIOKafkaProducer
 
+from eventlog.connection import Kafka
 from eventlog.dead_letters import DLQ_HEADER_PREFIX
 from projections.log_reader import read_range
 from projections.sql_rows import Conn
@@ -113,7 +114,7 @@ def original_headers(letter: DeadLetter) -> list[tuple[str, bytes]]:
     return [(k, v) for k, v in letter.headers if not k.startswith(DLQ_HEADER_PREFIX)]
 
 
-async def read_dead_letters(bootstrap_servers: str, dlq_topic: str, conn: Conn) -> list[DeadLetter]:
+async def read_dead_letters(kafka: Kafka, dlq_topic: str, conn: Conn) -> list[DeadLetter]:
     """Every record of the dead-letter topic, with what an operator did to each."""
     actions = {
         (r["partition"], r["offset"]): r["action"]
@@ -126,7 +127,7 @@ async def read_dead_letters(bootstrap_servers: str, dlq_topic: str, conn: Conn) 
         parse(
             r.partition, r.offset, r.key, r.value, r.headers, actions.get((r.partition, r.offset))
         )
-        async for r in read_range(bootstrap_servers, dlq_topic)
+        async for r in read_range(kafka, dlq_topic)
     ]
 
 

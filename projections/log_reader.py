@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator, Mapping
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.connection import Kafka, client_args, start_client
 from eventlog.reading import READ_COMMITTED
 
 
@@ -19,7 +20,7 @@ async def partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartit
 
 
 async def read_range(
-    bootstrap_servers: str,
+    kafka: Kafka,
     topic: str,
     start: Mapping[int, int] | None = None,
     until: Mapping[int, int] | None = None,
@@ -27,12 +28,12 @@ async def read_range(
     """Records of `topic` from `start` (default: the beginning) up to `until` (default: the end
     at the time of the call), partition by partition's order, one batch at a time."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers,
+        **client_args(kafka),
         enable_auto_commit=False,
         group_id=None,
         isolation_level=READ_COMMITTED,
     )
-    await consumer.start()
+    await start_client(consumer, kafka)
     try:
         tps = await partitions(consumer, topic)
         ends = await consumer.end_offsets(tps)

@@ -47,9 +47,7 @@ async def verify(settings: WorkerSettings, conn: Conn, name: str) -> Verdict:
     until_all = {p: until.get(p, 0) for p in range(max(until, default=-1) + 1)}
     records = [
         record
-        async for record in read_range(
-            settings.kafka_bootstrap_servers, settings.topic, until=until_all
-        )
+        async for record in read_range(settings.kafka, settings.topic, until=until_all)
         if record.partition in until
     ]
     # Opened as the worker opens them: an erased author's fields read as erased.

@@ -20,6 +20,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.connection import Kafka, client_args, start_client
 from eventlog.dead_letters import dead_letter_headers
 from eventlog.reading import READ_COMMITTED
 from events import UndecodableRecord, decode_record
@@ -57,7 +58,7 @@ _DATA_ERRORS = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError, Un
 class WorkerSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the worker reads, writes and parks, and how much it takes per transaction."""
 
-    kafka_bootstrap_servers: str
+    kafka: Kafka
     topic: str
     dlq_topic: str
     database_url: str
@@ -160,7 +161,7 @@ class Worker:
         async with self._pool.acquire() as conn:
             await migrate(conn, s.pg_schema, {p.name: p.version for p in self.projections})
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=s.kafka_bootstrap_servers,
+            **client_args(s.kafka),
             group_id=None if s.standalone else s.group_id,
             group_instance_id=None if s.standalone else s.instance_id,
             enable_auto_commit=False,
@@ -169,15 +170,15 @@ class Worker:
             isolation_level=READ_COMMITTED,
         )
         if s.standalone:
-            await self._consumer.start()
+            await start_client(self._consumer, s.kafka)
             assigned = await partitions(self._consumer, s.topic)
             self._consumer.assign(assigned)
             await self.seek_assigned(assigned)
         else:
             self._producer = AIOKafkaProducer(
-                bootstrap_servers=s.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+                **client_args(s.kafka), acks="all", enable_idempotence=True
             )
-            await self._producer.start()
+            await start_client(self._producer, s.kafka)
             self._consumer.subscribe([s.topic], listener=_SeekToStored(self))
             await self._consumer.start()
         log.info("worker started", topic=s.topic, group=s.group_id, schema=s.pg_schema)
@@ -250,7 +251,7 @@ class Worker:
             try:
                 async with self._pool.acquire() as conn:
                     letters = await read_dead_letters(
-                        self.settings.kafka_bootstrap_servers, self.settings.dlq_topic, conn
+                        self.settings.kafka, self.settings.dlq_topic, conn
                     )
                 open_letters = [d for d in letters if d.resolved is None]
                 stamps = [d.at.timestamp() for d in open_letters if d.at is not None]

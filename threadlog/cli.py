@@ -12,6 +12,7 @@ import structlog
 import uvicorn
 from litestar import Litestar
 
+from eventlog.connection import KafkaSecurityError
 from projections import Worker
 from projections.metrics import render as render_metrics
 from projections.metrics import serve_metrics
@@ -174,6 +175,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     except ConfigError as error:
         sys.exit(f"threadlog: bad configuration: {error}")
     logs.configure()
+    try:
+        _run(args, settings)
+    except KafkaSecurityError as error:
+        sys.exit(f"threadlog {args.command}: {error}")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> None:
     match args.command:
         case "init":
             asyncio.run(_init(settings))

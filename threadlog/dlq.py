@@ -17,6 +17,7 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
+from eventlog.connection import client_args, start_client
 from projections.dead_letter_ops import (
     DeadLetter,
     Filter,
@@ -95,9 +96,7 @@ async def _main(settings: Settings, args: argparse.Namespace) -> None:
     )
     try:
         await migrate_operations(conn, settings.pg_schema)
-        letters = await read_dead_letters(
-            settings.kafka_bootstrap_servers, settings.dlq_topic, conn
-        )
+        letters = await read_dead_letters(settings.kafka(), settings.dlq_topic, conn)
         command = args.dlq_command
         if command == "show":
             found = [d for d in letters if args.id in (d.id, d.event_id)]
@@ -155,9 +154,9 @@ async def _main(settings: Settings, args: argparse.Namespace) -> None:
             print(f"purged {len(selected)}")
             return
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+            **client_args(settings.kafka()), acks="all", enable_idempotence=True
         )
-        await producer.start()
+        await start_client(producer, settings.kafka())
         try:
             await redrive(producer, settings.topic, conn, settings.dlq_topic, selected)
         finally:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 
+from eventlog.connection import client_args, start_client
 from events import AuthorErased, Envelope, UndecodableRecord, decode_record
 from projections.log_reader import read_range
 from subject_keys import KeyStore, KeyStoreUnavailable, sealed_records
@@ -49,9 +50,9 @@ async def erase_author(settings: Settings, author_id: str, by: str, reason: str 
     async with KeyStore(settings.key_store()) as keys:
         [(key, value, headers)] = await sealed_records(keys, [envelope])
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+            **client_args(settings.kafka()), acks="all", enable_idempotence=True
         )
-        await producer.start()
+        await start_client(producer, settings.kafka())
         try:
             await producer.send_and_wait(settings.topic, key=key, value=value, headers=headers)
         finally:
@@ -63,7 +64,7 @@ async def erase_author(settings: Settings, author_id: str, by: str, reason: str 
 async def replay_erasures(settings: Settings) -> list[str]:
     """Destroy the key of every author an AuthorErased in the log names; return them."""
     authors: list[str] = []
-    async for record in read_range(settings.kafka_bootstrap_servers, settings.topic):
+    async for record in read_range(settings.kafka(), settings.topic):
         if (dict(record.headers).get("ce_type") or b"") != b"AuthorErased":
             continue
         try:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 
 import asyncpg
 
+from eventlog.connection import check
 from projections.sql_rows import Conn
 from services.ingest.atomic_append import MAX_GROUP_RECORDS, AppendFailed, AtomicAppender
 from services.ingest.producer_identity import claim
@@ -53,12 +54,13 @@ async def log_connection(
     identity = claim(settings.topic, f"import-{socket.gethostname()}")
     appender = AtomicAppender(
         LogSettings(
-            kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+            kafka=settings.kafka(),
             topic=settings.topic,
             transactional_ids=identity.transactional_ids(1),
         )
     )
     try:
+        await check(settings.kafka())  # refused (TLS, SASL): said now, not after 30 s
         appender.start()
         await connected(appender, settings)
         yield conn, appender

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from eventlog.connection import Kafka, client_args, start_client
 from eventlog.reading import READ_COMMITTED
 
 _FIRST_WINDOW = 16
@@ -41,11 +42,11 @@ async def committed_ends(
     return found
 
 
-async def caught_up_total(bootstrap_servers: str, topic: str, partitions: int) -> int:
+async def caught_up_total(kafka: Kafka, topic: str, partitions: int) -> int:
     """The sum of the stored next offsets of a reader that applied every committed record of
     `topic` (its partitions 0 to `partitions` - 1) by now."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, isolation_level=READ_COMMITTED)
-    await consumer.start()
+    consumer = AIOKafkaConsumer(**client_args(kafka), isolation_level=READ_COMMITTED)
+    await start_client(consumer, kafka)
     try:
         tps = [TopicPartition(topic, p) for p in range(partitions)]
         return sum((await committed_ends(consumer, tps)).values())

@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from eventlog.connection import client_args, start_client
 from events import UndecodableRecord, decode_record
 from events.sealing import sealed_kids
 from projections.log_reader import read_range
@@ -37,8 +38,8 @@ def add_parser(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 async def seal_topic(settings: Settings, new_topic: str, batch: int = 2000) -> tuple[int, int]:
     """Copy `settings.topic` up to its current end into `new_topic` (created with the same
     partitions, kept forever); return (records copied, records sealed by the copy)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**client_args(settings.kafka()))
+    await start_client(admin, settings.kafka())
     try:
         [described] = await admin.describe_topics([settings.topic])
         count = len(described["partitions"])
@@ -55,14 +56,14 @@ async def seal_topic(settings: Settings, new_topic: str, batch: int = 2000) -> t
     finally:
         await admin.close()
     producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
+        **client_args(settings.kafka()), acks="all", enable_idempotence=True
     )
     copied = sealed = 0
-    await producer.start()
+    await start_client(producer, settings.kafka())
     async with KeyStore(settings.key_store()) as keys:
         try:
             pending = []
-            async for record in read_range(settings.kafka_bootstrap_servers, settings.topic):
+            async for record in read_range(settings.kafka(), settings.topic):
                 value, headers = record.value, list(record.headers)
                 if not sealed_kids(headers):
                     try:

@@ -8,9 +8,11 @@ import os
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msgspec
 
+from eventlog.connection import KafkaConnection, SaslMechanism, SecurityProtocol
 from events import Limits
 from events.contract import DEFAULT_DLQ_TOPIC, DEFAULT_TOPIC
 from events.fields import Timestamp
@@ -36,7 +38,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """The whole configuration of one threadlog deployment."""
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_security_protocol: SecurityProtocol = _default(KafkaConnection, "security_protocol")
+    """PLAINTEXT, SSL (TLS), SASL_SSL (TLS and SASL) or SASL_PLAINTEXT (SASL only)."""
+    kafka_ssl_cafile: str = _default(KafkaConnection, "ssl_cafile")
+    """The CA (PEM) that signed the brokers' certificates; empty: the system's CAs."""
+    kafka_ssl_certfile: str = _default(KafkaConnection, "ssl_certfile")
+    """A client certificate (PEM) for brokers that require one (mutual TLS)."""
+    kafka_ssl_keyfile: str = _default(KafkaConnection, "ssl_keyfile")
+    """The client certificate's private key (PEM), unless the certificate file holds it."""
+    kafka_sasl_mechanism: SaslMechanism = _default(KafkaConnection, "sasl_mechanism")
+    """SCRAM-SHA-512 (or -256), or PLAIN, which is refused unless over TLS (SASL_SSL)."""
+    kafka_sasl_username: str = _default(KafkaConnection, "sasl_username")
+    kafka_sasl_password: str = _default(KafkaConnection, "sasl_password")
     database_url: str = "postgresql://threadlog@127.0.0.1:5432/threadlog"
+    """Takes libpq's TLS parameters, which asyncpg reads: `?sslmode=verify-full` (or
+    require, verify-ca), `sslrootcert=`, `sslcert=`, `sslkey=`."""
+    database_ca_file: str = ""
+    """The CA (PEM) that signed PostgreSQL's certificate; from_env adds it to DATABASE_URL as
+    `sslrootcert` (unless the URL names one), so every pool and connection verifies with it."""
     pg_schema: str = "public"
     topic: str = DEFAULT_TOPIC
     dlq_topic: str = DEFAULT_DLQ_TOPIC
@@ -137,10 +156,23 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Comma-separated origins (`https://news.example`) besides the pages' own whose pages may
     post reader actions: a site behind a TLS proxy, whose browsers see another origin."""
 
+    def kafka(self) -> KafkaConnection:
+        """How every Kafka client of every process connects (eventlog/connection.py)."""
+        return KafkaConnection(
+            bootstrap_servers=self.kafka_bootstrap_servers,
+            security_protocol=self.kafka_security_protocol,
+            ssl_cafile=self.kafka_ssl_cafile,
+            ssl_certfile=self.kafka_ssl_certfile,
+            ssl_keyfile=self.kafka_ssl_keyfile,
+            sasl_mechanism=self.kafka_sasl_mechanism,
+            sasl_username=self.kafka_sasl_username,
+            sasl_password=self.kafka_sasl_password,
+        )
+
     def ingest(self) -> IngestSettings:
         """What the ingest service needs."""
         return IngestSettings(
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            kafka=self.kafka(),
             topic=self.topic,
             limits=Limits(
                 max_comment_chars=self.max_comment_chars,
@@ -164,7 +196,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             pg_schema=self.pg_schema,
             auth=self.auth(),
             topic=self.topic,
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            kafka=self.kafka(),
             after_max_wait_s=self.after_max_wait_s,
             max_after_waits=self.max_after_waits,
             max_page_comments=self.max_page_comments,
@@ -209,7 +241,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def notifier(self) -> NotifierSettings:
         """What the reply-notification subscriber needs."""
         return NotifierSettings(
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            kafka=self.kafka(),
             topic=self.topic,
             dlq_topic=self.dlq_topic,
             database_url=self.database_url,
@@ -234,7 +266,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def worker(self) -> WorkerSettings:
         """What the projection worker needs."""
         return WorkerSettings(
-            kafka_bootstrap_servers=self.kafka_bootstrap_servers,
+            kafka=self.kafka(),
             topic=self.topic,
             dlq_topic=self.dlq_topic,
             database_url=self.database_url,
@@ -293,6 +325,8 @@ def printable(settings: Settings) -> list[tuple[str, str]]:
     shown = []
     for name, var in ENVIRONMENT.items():
         value = str(getattr(settings, name))
+        if name == "kafka_sasl_password" and value:
+            value = "***"
         if value.startswith(("postgres://", "postgresql://")):
             value = _PARAM_PASSWORD.sub("***", _URL_PASSWORD.sub(r"\1:***", value))
         shown.append((var, value))
@@ -315,8 +349,60 @@ def from_env(environ: Mapping[str, str] | None = None) -> Settings:
         var = ENVIRONMENT["banned_patterns"]
         raise ConfigError(f"{var}: expected a JSON array of strings: {error}") from error
     try:
-        return msgspec.convert(given, Settings, strict=False)
+        settings = msgspec.convert(given, Settings, strict=False)
     except msgspec.ValidationError as error:
         message, _, where = str(error).rpartition(" - at `$.")
         var = ENVIRONMENT.get(where.rstrip("`"), where)
         raise ConfigError(f"{var}={env.get(var)!r}: {message or error}") from error
+    try:
+        kafka = settings.kafka()
+    except ValueError as error:
+        shown = ", ".join(f"{var}={env[var]}" for var in _KAFKA_SHOWN if env.get(var))
+        raise ConfigError(f"{shown or 'Kafka security settings'}: {error}") from error
+    _refuse_unused(kafka, given)
+    if settings.database_ca_file:
+        return msgspec.structs.replace(
+            settings, database_url=with_ca_file(settings.database_url, settings.database_ca_file)
+        )
+    return settings
+
+
+_KAFKA_SHOWN = ("THREADLOG_KAFKA_SECURITY_PROTOCOL", "THREADLOG_KAFKA_SASL_MECHANISM")
+"""The Kafka security variables a ConfigError may quote (no credentials or paths)."""
+
+_TLS_ONLY = ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile")
+_SASL_ONLY = ("kafka_sasl_username", "kafka_sasl_password")
+
+
+def _refuse_unused(kafka: KafkaConnection, given: Mapping[str, str]) -> None:
+    """A TLS file or SASL credential set for a protocol that does not use it means the
+    protocol was forgotten: refuse rather than connect in plain text."""
+    unused = [name for name in _TLS_ONLY if name in given and not kafka.uses_tls] + [
+        name for name in _SASL_ONLY if name in given and not kafka.uses_sasl
+    ]
+    if unused:
+        names = ", ".join(ENVIRONMENT[name] for name in unused)
+        raise ConfigError(
+            f"{names} set, but THREADLOG_KAFKA_SECURITY_PROTOCOL={kafka.security_protocol} does "
+            "not use them: set it to SASL_SSL (or SSL for TLS alone, SASL_PLAINTEXT for SASL alone)"
+        )
+    if "kafka_ssl_keyfile" in given and "kafka_ssl_certfile" not in given:
+        raise ConfigError(
+            "THREADLOG_KAFKA_SSL_KEYFILE needs THREADLOG_KAFKA_SSL_CERTFILE, its certificate"
+        )
+    for name in (*_TLS_ONLY, "database_ca_file"):
+        if name in given and not os.path.isfile(given[name]):
+            raise ConfigError(f"{ENVIRONMENT[name]}={given[name]}: no such file")
+
+
+def with_ca_file(database_url: str, ca_file: str) -> str:
+    """`database_url` with `sslrootcert=ca_file` unless it names a root certificate already,
+    and `sslmode=verify-full` unless it names a mode: a CA file is given to be verified with."""
+    parts = urlsplit(database_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    names = {name for name, _ in query}
+    if "sslrootcert" not in names:
+        query.append(("sslrootcert", ca_file))
+    if "sslmode" not in names:
+        query.append(("sslmode", "verify-full"))
+    return urlunsplit(parts._replace(query=urlencode(query)))

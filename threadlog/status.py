@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from eventlog.connection import client_args, start_client
 from eventlog.reading import READ_COMMITTED
 from projections.dead_letter_ops import read_dead_letters
 from projections.log_reader import partitions
@@ -75,12 +76,12 @@ async def _oldest_unapplied_ms(
 async def collect(settings: Settings, conn: "asyncpg.Connection[Any]") -> Status:
     """One sample of every projection's position against the log, and the dead letters."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **client_args(settings.kafka()),
         group_id=None,
         enable_auto_commit=False,
         isolation_level=READ_COMMITTED,
     )
-    await consumer.start()
+    await start_client(consumer, settings.kafka())
     try:
         tps = await partitions(consumer, settings.topic)
         # Not the end offsets: transaction markers lie past the last record a reader applies.
@@ -140,7 +141,7 @@ async def collect(settings: Settings, conn: "asyncpg.Connection[Any]") -> Status
         )
     letters = [
         d
-        for d in await read_dead_letters(settings.kafka_bootstrap_servers, settings.dlq_topic, conn)
+        for d in await read_dead_letters(settings.kafka(), settings.dlq_topic, conn)
         if d.resolved is None
     ]
     oldest = min((d.at for d in letters if d.at is not None), default=None)

@@ -8,6 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
+from eventlog.connection import client_args, start_client
 from threadlog.settings import Settings
 
 # Unlimited retention by time and size: the read models are rebuilt from this log.
@@ -20,8 +21,8 @@ def _dlq_retention(settings: Settings) -> dict[str, str]:
 
 async def ensure_topics(settings: Settings) -> list[str]:
     """Create the topics that are missing; return the names created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
+    admin = AIOKafkaAdminClient(**client_args(settings.kafka()))
+    await start_client(admin, settings.kafka())
     try:
         existing = set(await admin.list_topics())
         wanted = [

@@ -10,6 +10,7 @@ import structlog
 from litestar import Request
 from litestar.datastructures import State
 
+from eventlog.connection import servers
 from eventlog.position import Position
 from events import AuthorErased, CommentDeleted, Envelope, InvalidEvents, MalformedRequest
 from events.imported import import_only_problems
@@ -45,7 +46,7 @@ def _unavailable(settings: IngestSettings, why: str) -> ApiError:
     return ApiError(
         503,
         "kafka_unavailable",
-        f"Kafka at {settings.kafka_bootstrap_servers} {why}; nothing of the request was appended."
+        f"Kafka at {servers(settings.kafka)} {why}; nothing of the request was appended."
         " Retry the same request.",
         headers={"Retry-After": "1"},
     )

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Litestar, Request, post
 from litestar.datastructures import State
 
+from eventlog.connection import check
 from services.auth import Admission, ingest_rule
 from services.cors import allow_cross_origin
 from services.errors import EXCEPTION_HANDLERS
@@ -70,13 +71,12 @@ def create_app(settings: IngestSettings) -> Litestar:
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         state = app.state
         identity = producer_identity.claim(settings.topic, settings.instance_id)
-        state.record_limit = RecordLimit(
-            settings.kafka_bootstrap_servers, settings.topic, settings.max_request_bytes
-        )
+        await check(settings.kafka)
+        state.record_limit = RecordLimit(settings.kafka, settings.topic, settings.max_request_bytes)
         state.record_limit.refresh()
         state.appender = AtomicAppender(
             LogSettings(
-                kafka_bootstrap_servers=settings.kafka_bootstrap_servers,
+                kafka=settings.kafka,
                 topic=settings.topic,
                 transactional_ids=identity.transactional_ids(settings.producers),
                 timeout_s=settings.produce_timeout_s,

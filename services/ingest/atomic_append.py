@@ -36,6 +36,7 @@ from aiokafka.errors import (
 )
 from aiokafka.structs import RecordMetadata
 
+from eventlog.connection import servers
 from services.ingest.producers import LogSettings, connect, retire
 from services.ingest.record_batches import send_in_batches
 from services.ingest.record_size import BROKER_DEFAULT_MAX_MESSAGE_BYTES, Record
@@ -96,7 +97,7 @@ class AtomicAppender:
         """A connected producer, for metadata queries; raises NotConnected when there is none."""
         for producer in self._producers.values():
             return producer
-        raise NotConnected(f"not connected to Kafka at {self.settings.kafka_bootstrap_servers}")
+        raise NotConnected(f"not connected to Kafka at {servers(self.settings.kafka)}")
 
     def start(self) -> None:
         """Start every lane; each connects its producer, retrying until Kafka answers."""
@@ -123,7 +124,7 @@ class AtomicAppender:
         """Append `records` in one transaction (shared with concurrent requests); their metadata
         in order. Raises AppendFailed when nothing of them was committed."""
         if not self._producers:
-            raise NotConnected(f"not connected to Kafka at {self.settings.kafka_bootstrap_servers}")
+            raise NotConnected(f"not connected to Kafka at {servers(self.settings.kafka)}")
         single = self._single.producer
         if len(records) == 1 and single is not None:
             try:

@@ -8,6 +8,8 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
+from eventlog.connection import Kafka, KafkaSecurityError, client_args, servers, start_client
+
 log = structlog.get_logger("threadlog.ingest")
 
 _DEFAULT_BATCH = 16_384
@@ -17,7 +19,7 @@ _DEFAULT_BATCH = 16_384
 class LogSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where and how ingest produces."""
 
-    kafka_bootstrap_servers: str
+    kafka: Kafka
     topic: str
     transactional_ids: tuple[str, ...]
     """One per transactional producer; stable across restarts, so that a new producer fences
@@ -33,7 +35,7 @@ async def connect(settings: LogSettings, transactional_id: str | None) -> AIOKaf
     delay = 0.2
     while True:
         producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **client_args(settings.kafka),
             acks="all",
             enable_idempotence=True,
             transactional_id=transactional_id,
@@ -48,12 +50,19 @@ async def connect(settings: LogSettings, transactional_id: str | None) -> AIOKaf
             request_timeout_ms=int(settings.timeout_s * 1000),
         )
         try:
-            await producer.start()
+            await start_client(producer, settings.kafka)
+        except KafkaSecurityError as error:
+            # Refused at start is caught by app.py's check; refused later (credentials
+            # rotated), the lane keeps trying, so a corrected secret heals it.
+            log.error("kafka refused us; retrying", error=str(error), in_s=delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+            continue
         except KafkaError as error:
             await producer.stop()
             log.warning(
                 "kafka not reachable; retrying",
-                kafka=settings.kafka_bootstrap_servers,
+                kafka=servers(settings.kafka),
                 error=repr(error),
                 in_s=delay,
             )
@@ -62,7 +71,7 @@ async def connect(settings: LogSettings, transactional_id: str | None) -> AIOKaf
             continue
         log.info(
             "ingest connected",
-            kafka=settings.kafka_bootstrap_servers,
+            kafka=servers(settings.kafka),
             topic=settings.topic,
             transactional_id=transactional_id,
         )

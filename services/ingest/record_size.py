@@ -16,6 +16,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from eventlog.connection import Kafka, client_args
 from events import Envelope, Problem
 
 log = structlog.get_logger("threadlog.ingest")
@@ -45,8 +46,8 @@ class RecordLimit:
     at start and again after the broker refused a record for its size (its limit changed), and
     the producer's request size. Until the broker answers, the broker's default."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, max_request_bytes: int) -> None:
-        self._servers = bootstrap_servers
+    def __init__(self, kafka: Kafka, topic: str, max_request_bytes: int) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._max_request_bytes = max_request_bytes
         self.bytes = min(BROKER_DEFAULT_MAX_MESSAGE_BYTES, max_request_bytes)
@@ -67,7 +68,7 @@ class RecordLimit:
     async def _read(self) -> None:
         delay = 0.2
         while True:
-            admin = AIOKafkaAdminClient(bootstrap_servers=self._servers)
+            admin = AIOKafkaAdminClient(**client_args(self._kafka))
             try:
                 await admin.start()
                 topic_limit = await topic_max_message_bytes(admin, self._topic)

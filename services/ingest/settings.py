@@ -2,6 +2,7 @@
 
 import msgspec
 
+from eventlog.connection import Kafka
 from events import Limits
 from services.auth import AuthSettings
 from services.cors import CorsPolicy
@@ -11,7 +12,8 @@ from subject_keys import KeyStoreSettings
 class IngestSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where ingest appends, and what it accepts."""
 
-    kafka_bootstrap_servers: str
+    kafka: Kafka
+    """Where Kafka is and how to connect to it (TLS, SASL)."""
     topic: str
     auth: AuthSettings
     limits: Limits = Limits()

@@ -12,6 +12,7 @@ import asyncpg
 import msgspec
 import structlog
 
+from eventlog.connection import Kafka
 from eventlog.subscribe import Delivery, subscribe
 from events import AuthorErased, CommentPosted, Envelope
 from services.notifications.rules import notice, target
@@ -31,7 +32,7 @@ log = structlog.get_logger("threadlog.notifier")
 class NotifierSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Where the notifier reads the log and writes its tables."""
 
-    kafka_bootstrap_servers: str
+    kafka: Kafka
     topic: str
     dlq_topic: str
     database_url: str
@@ -121,7 +122,7 @@ async def run_notifier(settings: NotifierSettings) -> None:
         # No dead-letter topic: the projection worker parks every record that is not a valid
         # event, once; the subscription logs it and goes on.
         deliveries = subscribe(
-            settings.kafka_bootstrap_servers,
+            settings.kafka,
             settings.topic,
             group=settings.group_id,
             start="earliest",

@@ -10,6 +10,7 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.params import QueryParameter
 
+from eventlog.connection import Kafka, check
 from projections.threads import queries
 from services.auth import Admission, AuthSettings, query_rule
 from services.cors import CorsPolicy, allow_cross_origin
@@ -44,7 +45,7 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: str
     pg_schema: str
     topic: str
-    kafka_bootstrap_servers: str
+    kafka: Kafka
     auth: AuthSettings
     pool_size: int = 10
     statement_timeout_ms: int = 5000
@@ -68,7 +69,7 @@ def create_app(settings: QuerySettings) -> Litestar:
     admission = Admission(
         settings.auth, query_rule(settings.auth.reads_require_key), wait=wait_for_after
     )
-    log_end = LogEnd(settings.kafka_bootstrap_servers, settings.topic)
+    log_end = LogEnd(settings.kafka, settings.topic)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -87,6 +88,8 @@ def create_app(settings: QuerySettings) -> Litestar:
             },
         )
         app.state.pool = pool
+        # The live feed and ?after= read Kafka later, on demand: a refusal is told now.
+        await check(settings.kafka)
         app.state.positions = AppliedPositions(pool, settings.topic, schema=settings.pg_schema)
         app.state.positions.start()
         log.info("query ready", schema=settings.pg_schema)

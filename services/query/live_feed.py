@@ -29,6 +29,7 @@ from aiokafka.errors import KafkaError
 from aiokafka.partitioner import murmur2
 from litestar.response import ServerSentEventMessage
 
+from eventlog.connection import Kafka, client_args
 from eventlog.position import Position
 from eventlog.subscribe import subscribe
 from events import STREAMED_TYPES, AuthorErased, encode_json
@@ -65,7 +66,7 @@ class LiveFeed:
         self,
         pool: "asyncpg.Pool[Any]",
         positions: AppliedPositions,
-        kafka_bootstrap_servers: str,
+        kafka: Kafka,
         topic: str,
         history: int = 64,
         max_articles: int = 10_000,
@@ -73,7 +74,7 @@ class LiveFeed:
     ) -> None:
         self._pool = pool
         self._positions = positions
-        self._servers = kafka_bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._history = history
         self._max_articles = max_articles
@@ -114,7 +115,7 @@ class LiveFeed:
                 await task
 
     async def _partition_count(self) -> int:
-        consumer = AIOKafkaConsumer(bootstrap_servers=self._servers)
+        consumer = AIOKafkaConsumer(**client_args(self._kafka))
         try:
             await consumer.start()
             # As log_end.py: the consumer's own view covers subscribed topics only.
@@ -130,7 +131,7 @@ class LiveFeed:
     async def _read(self) -> None:
         read_upto = self._read_upto
         while True:
-            deliveries = subscribe(self._servers, self._topic, start=read_upto, poll_timeout_ms=100)
+            deliveries = subscribe(self._kafka, self._topic, start=read_upto, poll_timeout_ms=100)
             try:
                 async with aclosing(deliveries):
                     async for delivery in deliveries:

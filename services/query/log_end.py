@@ -15,6 +15,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
+from eventlog.connection import Kafka, client_args
 from eventlog.position import Position
 
 log = structlog.get_logger("threadlog.query.log_end")
@@ -23,8 +24,8 @@ log = structlog.get_logger("threadlog.query.log_end")
 class LogEnd:
     """The end offset of each partition of one topic, refreshed on demand."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, timeout_s: float = 2.0) -> None:
-        self._servers = bootstrap_servers
+    def __init__(self, kafka: Kafka, topic: str, timeout_s: float = 2.0) -> None:
+        self._kafka = kafka
         self._topic = topic
         self._timeout_s = timeout_s
         self._consumer: AIOKafkaConsumer | None = None
@@ -55,7 +56,7 @@ class LogEnd:
         asked_at = time.monotonic()
         if self._consumer is None:
             consumer = AIOKafkaConsumer(
-                bootstrap_servers=self._servers, group_id=None, enable_auto_commit=False
+                **client_args(self._kafka), group_id=None, enable_auto_commit=False
             )
             await consumer.start()
             self._consumer = consumer

@@ -44,7 +44,7 @@ async def live_feed(state: State) -> LiveFeed:
             feed = LiveFeed(
                 pool(state),
                 state.positions,
-                settings.kafka_bootstrap_servers,
+                settings.kafka,
                 settings.topic,
                 max_pending=settings.streams.max_pending,
             )

@@ -173,9 +173,7 @@ async def test_kafka_down_gives_503_and_nothing_acknowledged(
     from services.ingest import create_app
 
     key = await make_key("down", ["produce"])
-    app = create_app(
-        msgspec.structs.replace(settings.ingest(), kafka_bootstrap_servers="127.0.0.1:1")
-    )
+    app = create_app(msgspec.structs.replace(settings.ingest(), kafka="127.0.0.1:1"))
     async with AsyncTestClient(app) as client:
         client.headers["Authorization"] = f"Bearer {key}"
         response = await client.post("/v1/events", json=comment("e", "c"))

@@ -49,7 +49,7 @@ def test_the_loader_commits_asynchronously_in_large_batches_on_the_copy() -> Non
     """The loading worker reads standalone into the copy's schema, LOAD_BATCH-sized batches,
     with synchronous_commit off added to the connection's settings (others kept)."""
     settings = WorkerSettings(
-        kafka_bootstrap_servers="k:9092",
+        kafka="k:9092",
         topic="t",
         dlq_topic="t.dlq",
         database_url="postgresql://u@h:5432/db?application_name=x",

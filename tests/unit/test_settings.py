@@ -2,6 +2,7 @@
 
 import pytest
 
+from eventlog.connection import servers
 from threadlog.settings import ConfigError, from_env
 
 
@@ -29,7 +30,7 @@ def test_environment_overrides_and_reaches_each_process() -> None:
         }
     )
     assert settings.ingest().limits.max_comment_chars == 500
-    assert settings.ingest().kafka_bootstrap_servers == "k1:9092,k2:9092"
+    assert servers(settings.ingest().kafka) == "k1:9092,k2:9092"
     assert (settings.query().database_url, settings.query().pg_schema) == (
         "postgresql://u@db/x",
         "blue",

@@ -80,7 +80,7 @@ async def export_personal(settings: Settings, author: str) -> PersonalExport:
     stats = ReadStats()
     fold = PersonalFold(author, datetime.now(UTC), {})
     async for _, envelope in read_in_export_order(
-        settings.kafka_bootstrap_servers, settings.topic, fold.wants, stats
+        settings.kafka(), settings.topic, fold.wants, stats
     ):
         fold.add(envelope)
     _warn_undecodable(stats)
@@ -147,9 +147,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         return
     selection = Selection(article=args.article, author=args.author)
     with output_to(args.output) as out:
-        stats = _complete(
-            settings, export_log(settings.kafka_bootstrap_servers, settings.topic, selection, out)
-        )
+        stats = _complete(settings, export_log(settings.kafka(), settings.topic, selection, out))
     _warn_undecodable(stats)
     print(
         f"exported {stats.events:,} event(s) of {settings.topic} in"

@@ -9,6 +9,7 @@ from typing import BinaryIO
 
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.connection import Kafka
 from events import Envelope
 from importers.threadlog_format import record_line
 from threadlog.export.log_order import ReadStats, read_in_export_order
@@ -41,14 +42,10 @@ class Selection:
         return True
 
 
-async def export_log(
-    bootstrap_servers: str, topic: str, selection: Selection, out: BinaryIO
-) -> ReadStats:
+async def export_log(kafka: Kafka, topic: str, selection: Selection, out: BinaryIO) -> ReadStats:
     """Write the selected events to `out`, one line each, and say what was read."""
     stats = ReadStats()
-    async for record, envelope in read_in_export_order(
-        bootstrap_servers, topic, selection.prefilter, stats
-    ):
+    async for record, envelope in read_in_export_order(kafka, topic, selection.prefilter, stats):
         if selection.wants(envelope):
             out.write(record_line(record.headers, record.value))
             stats.events += 1

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
+from eventlog.connection import Kafka, client_args, start_client
 from eventlog.position import Position
 from eventlog.reading import READ_COMMITTED
 from events import Envelope, UndecodableRecord, decode_record
@@ -35,11 +36,13 @@ class ReadStats:
     undecodable: list[tuple[Position, str]] = field(default_factory=list)
 
 
-async def log_ends(bootstrap_servers: str, topic: str) -> dict[int, int]:
+async def log_ends(kafka: Kafka, topic: str) -> dict[int, int]:
     """Each partition's end offset now (read committed: open transactions end it early)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, isolation_level=READ_COMMITTED)
+    consumer = AIOKafkaConsumer(**client_args(kafka), isolation_level=READ_COMMITTED)
     try:
-        await consumer.start()  # inside: a consumer that failed to start must still be closed
+        await start_client(
+            consumer, kafka
+        )  # inside: a consumer that failed to start must still be closed
         tps = await partitions(consumer, topic)
         return {tp.partition: offset for tp, offset in (await consumer.end_offsets(tps)).items()}
     finally:
@@ -47,17 +50,17 @@ async def log_ends(bootstrap_servers: str, topic: str) -> dict[int, int]:
 
 
 async def read_in_export_order(
-    bootstrap_servers: str, topic: str, prefilter: Prefilter, stats: ReadStats
+    kafka: Kafka, topic: str, prefilter: Prefilter, stats: ReadStats
 ) -> AsyncIterator[tuple[ConsumerRecord, Envelope]]:
     """Every decodable record `prefilter` lets through, with its envelope, in export order
     (see the module doc), up to the ends taken at the start (kept in `stats`)."""
-    stats.ends = await log_ends(bootstrap_servers, topic)
+    stats.ends = await log_ends(kafka, topic)
     for partition in sorted(stats.ends):
         if stats.ends[partition] == 0:
             continue  # never written to: no need to start a reader for it
         # One partition at a time: every other one is read up to offset 0, that is not at all.
         until = {p: (end if p == partition else 0) for p, end in stats.ends.items()}
-        async for record in read_range(bootstrap_servers, topic, until=until):
+        async for record in read_range(kafka, topic, until=until):
             if not prefilter(record):
                 continue
             try:
