@@ -36,6 +36,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql://threadlog@127.0.0.1:5432/threadlog"
+    database_read_url: str = ""
+    """A streaming replica the query service reads from (rows and the positions `?after=` waits
+    for, both there); empty: it reads from DATABASE_URL."""
     pg_schema: str = "public"
     topic: str = DEFAULT_TOPIC
     dlq_topic: str = DEFAULT_DLQ_TOPIC
@@ -145,6 +148,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """What the query service needs."""
         return QuerySettings(
             database_url=self.database_url,
+            database_read_url=self.database_read_url,
             pg_schema=self.pg_schema,
             auth=self.auth(),
             topic=self.topic,
@@ -246,6 +250,7 @@ def _reachable(host: str, port: int) -> str:
 _SPECIAL = {
     "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
     "database_url": "DATABASE_URL",
+    "database_read_url": "DATABASE_READ_URL",
 }
 ENVIRONMENT: dict[str, str] = {
     field.name: _SPECIAL.get(field.name, f"THREADLOG_{field.name.upper()}")
