@@ -10,7 +10,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +42,8 @@ def _bindir() -> Path:
     return Path(found.stdout.strip())
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on the loopback now."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
@@ -61,15 +62,15 @@ def _conf(data: Path, lines: list[str]) -> None:
 
 
 @contextmanager
-def replica_pair() -> Iterator[ReplicaPair]:
-    """Start a primary (wal_level=replica) and a standby streaming from it (pg_basebackup -R,
-    hot_standby=on); stop both and delete their folders on exit."""
+def replica_pair(primary_conf: Sequence[str] = ()) -> Iterator[ReplicaPair]:
+    """Start a primary (wal_level=replica, and `primary_conf` lines) and a standby streaming
+    from it (pg_basebackup -R, hot_standby=on); stop both and delete their folders on exit."""
     bindir = _bindir()
     root = Path(tempfile.mkdtemp(prefix="threadlog-replica-"))
     if _AS:
         shutil.chown(root, "postgres", "postgres")
     primary, standby = root / "primary", root / "standby"
-    ports = _free_port(), _free_port()
+    ports = free_port(), free_port()
     started: list[Path] = []
     try:
         _run(
@@ -94,13 +95,21 @@ def replica_pair() -> Iterator[ReplicaPair]:
                 "max_wal_senders = 4",
                 "hot_standby = on",
                 "fsync = off",
-                "synchronous_commit = off",
                 "full_page_writes = off",
+                *primary_conf,
             ],
         )
         _run(bindir / "pg_ctl", "start", "-D", primary, "-l", root / "primary.log", "-w", "-s")
         started.append(primary)
-        psql = [bindir / "psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(ports[0])]
+        psql: list[str | Path] = [
+            bindir / "psql",
+            "-X",
+            "-q",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(ports[0]),
+        ]
         _run(*psql, "-U", "postgres", "-c", "create role threadlog login")
         _run(*psql, "-U", "postgres", "-c", "create database threadlog owner threadlog")
         _run(
@@ -116,6 +125,8 @@ def replica_pair() -> Iterator[ReplicaPair]:
             "-R",
             "-X",
             "stream",
+            # A spread checkpoint would hold the copy back for minutes on an idle primary.
+            "--checkpoint=fast",
             "--no-sync",
         )
         _conf(standby, [f"port = {ports[1]}"])

@@ -33,6 +33,8 @@ from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.query.positions")
+_CHASE_S = 0.02
+"""The longest pause while a standby catches up to a NOTIFY: a read waits at most this longer."""
 
 
 class AppliedPositions:
@@ -122,13 +124,16 @@ class AppliedPositions:
         return all(self.next_offsets.get(p, 0) >= offset for p, offset in target.items())
 
     async def _catch_up(self, conn: "PoolConnectionProxy[Any]", target: dict[int, int]) -> None:
-        """Refresh until the offsets reach `target` (what the primary showed), backing off from
-        a few milliseconds (replication's usual lag) to `interval_s` (a standby far behind)."""
-        pause = 0.005
+        """Refresh until the offsets reach `target` (what the primary showed): every few
+        milliseconds for the first second (a standby is usually that close), then every
+        `interval_s` (one far behind, or paused, is not worth a hundred reads a second)."""
+        started = asyncio.get_running_loop().time()
+        pause = 0.002
         await self.refresh(conn)
         while not self._reached(target):
             await asyncio.sleep(pause)
-            pause = min(pause * 2, self._interval_s)
+            behind_s = asyncio.get_running_loop().time() - started
+            pause = min(pause * 2, _CHASE_S) if behind_s < 1 else self._interval_s
             await self.refresh(conn)
 
     async def _watch(self) -> None:

@@ -6,7 +6,7 @@ to the primary, the query service reads rows and positions from the standby.
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import asyncpg
@@ -33,8 +33,9 @@ def pair() -> Iterator[ReplicaPair]:
 
 
 @pytest.fixture
-async def settings(base_settings: Settings, pair: ReplicaPair) -> AsyncIterator[Settings]:
-    """The test's topic and schema, written on the pair's primary, read on its standby."""
+async def settings(base_settings: Settings, pair: ReplicaPair) -> Settings:
+    """The test's topic and schema, written on the pair's primary, read on its standby (the
+    pair, and the schema with it, is deleted with the module)."""
     settings = isolated(
         base_settings,
         database_url=pair.primary_url,
@@ -48,7 +49,7 @@ async def settings(base_settings: Settings, pair: ReplicaPair) -> AsyncIterator[
         await migrate_keys(conn, settings.pg_schema)
     finally:
         await conn.close()
-    yield settings
+    return settings
 
 
 async def _replay(pair: ReplicaPair, action: str) -> None:
