@@ -36,7 +36,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     database_url: str = "postgresql://threadlog@127.0.0.1:5432/threadlog"
-    database_read_url: str = ""
+    database_read_url: str = _default(QuerySettings, "database_read_url")
     """A streaming replica the query service reads from (rows and the positions `?after=` waits
     for, both there); empty: it reads from DATABASE_URL."""
     pg_schema: str = "public"
