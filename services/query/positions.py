@@ -146,6 +146,10 @@ class AppliedPositions:
                     if self._hints is not None:
                         listener = await held.enter_async_context(self._hints.acquire())
                     await listener.add_listener(APPLIED_CHANNEL, self._on_notify)
+                    # Unlisten before the pool takes the connection back (asyncpg warns else).
+                    held.push_async_callback(
+                        listener.remove_listener, APPLIED_CHANNEL, self._on_notify
+                    )
                     while not (conn.is_closed() or listener.is_closed()):
                         # Cleared before reading: a batch committed meanwhile notifies again.
                         self._notified.clear()
