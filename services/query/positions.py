@@ -10,9 +10,12 @@ Reading from a replica (DATABASE_READ_URL), the offsets are read there too, besi
 reads will see: the standby replays the primary's transactions in order, so an offset it shows
 means its rows are there, however far it lags. A hot standby cannot LISTEN, so the worker's
 NOTIFY is heard on the primary as a hint: each round reads the primary's offsets (the target,
-the same dozen rows) and polls the standby, backing off from a few milliseconds, until it shows
-them. Replication usually takes milliseconds, so a waiting read is woken about as soon as it
-could be, without polling the standby while nothing is written.
+the same dozen rows) and polls the standby until it shows them: every few milliseconds for a
+second, then every `interval_s`. A standby usually replays within milliseconds of receiving, so
+a waiting read is woken about as soon as it could be, and quick polling lasts only while the
+standby is behind what the primary showed. (Polling the standby's replay position instead would
+need the primary's commit position to compare with; the offsets are that, and what `?after=`
+checks.)
 """
 
 import asyncio
