@@ -56,6 +56,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     database_ca_file: str = ""
     """The CA (PEM) that signed PostgreSQL's certificate; from_env adds it to DATABASE_URL as
     `sslrootcert` (unless the URL names one), so every pool and connection verifies with it."""
+    database_read_url: str = _default(QuerySettings, "database_read_url")
+    """A streaming replica the query service reads from (rows and the positions `?after=` waits
+    for, both there); empty: it reads from DATABASE_URL."""
     pg_schema: str = "public"
     topic: str = DEFAULT_TOPIC
     dlq_topic: str = DEFAULT_DLQ_TOPIC
@@ -193,6 +196,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         """What the query service needs."""
         return QuerySettings(
             database_url=self.database_url,
+            database_read_url=self.database_read_url,
             pg_schema=self.pg_schema,
             auth=self.auth(),
             topic=self.topic,
@@ -307,6 +311,7 @@ def _reachable(host: str, port: int) -> str:
 _SPECIAL = {
     "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
     "database_url": "DATABASE_URL",
+    "database_read_url": "DATABASE_READ_URL",
 }
 ENVIRONMENT: dict[str, str] = {
     field.name: _SPECIAL.get(field.name, f"THREADLOG_{field.name.upper()}")

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 import msgspec
@@ -44,6 +45,8 @@ class QuerySettings(msgspec.Struct, frozen=True, kw_only=True):
 
     database_url: str
     pg_schema: str
+    database_read_url: str = ""
+    """A streaming replica to read rows and positions from; empty: `database_url`."""
     topic: str
     kafka: Kafka
     auth: AuthSettings
@@ -64,6 +67,24 @@ async def _postgres_ready(state: State) -> None:
         await conn.fetchval(queries.READY)
 
 
+async def _pool(settings: QuerySettings, url: str) -> "asyncpg.Pool[Any]":
+    made: asyncpg.Pool[Any] = await asyncpg.create_pool(
+        url,
+        min_size=1,
+        max_size=settings.pool_size,
+        # Every call has a bound: connecting, and each statement on the client's side too
+        # (statement_timeout alone cannot fire when the server or the network is gone).
+        timeout=settings.auth.db_timeout_s,
+        command_timeout=settings.statement_timeout_ms / 1000 + 1,
+        server_settings={
+            "search_path": settings.pg_schema,
+            "statement_timeout": str(settings.statement_timeout_ms),
+            "application_name": "threadlog-query",
+        },
+    )
+    return made
+
+
 def create_app(settings: QuerySettings) -> Litestar:
     """The query ASGI app; one asyncpg pool per process, made at startup."""
     admission = Admission(
@@ -73,26 +94,27 @@ def create_app(settings: QuerySettings) -> Litestar:
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        pool = await asyncpg.create_pool(
-            settings.database_url,
-            min_size=1,
-            max_size=settings.pool_size,
-            # Every call has a bound: connecting, and each statement on the client's side too
-            # (statement_timeout alone cannot fire when the server or the network is gone).
-            timeout=settings.auth.db_timeout_s,
-            command_timeout=settings.statement_timeout_ms / 1000 + 1,
-            server_settings={
-                "search_path": settings.pg_schema,
-                "statement_timeout": str(settings.statement_timeout_ms),
-                "application_name": "threadlog-query",
-            },
+        primary = await _pool(settings, settings.database_url)
+        reads = primary
+        try:
+            if settings.database_read_url:
+                reads = await _pool(settings, settings.database_read_url)
+        except BaseException:
+            await primary.close()
+            raise
+        app.state.pool = reads
+        app.state.write_pool = primary
+        # Positions are read where the rows are: that alone keeps `?after=` true on a replica.
+        app.state.positions = AppliedPositions(
+            reads,
+            settings.topic,
+            schema=settings.pg_schema,
+            hints=primary if reads is not primary else None,
         )
-        app.state.pool = pool
         # The live feed and ?after= read Kafka later, on demand: a refusal is told now.
         await check(settings.kafka)
-        app.state.positions = AppliedPositions(pool, settings.topic, schema=settings.pg_schema)
         app.state.positions.start()
-        log.info("query ready", schema=settings.pg_schema)
+        log.info("query ready", schema=settings.pg_schema, replica=reads is not primary)
         try:
             yield
         finally:
@@ -100,7 +122,9 @@ def create_app(settings: QuerySettings) -> Litestar:
                 await app.state.live_feed.stop()
             await app.state.positions.stop()
             await log_end.stop()
-            await pool.close()
+            if reads is not primary:
+                await reads.close()
+            await primary.close()
 
     app = Litestar(
         route_handlers=[

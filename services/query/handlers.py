@@ -54,8 +54,15 @@ _PAGE_PARAMETERS = ["invalid_parameter", "invalid_cursor"]
 
 
 def pool(state: State) -> "asyncpg.Pool[Any]":
-    """The process's connection pool, made at startup."""
+    """The pool every read takes its connection from, made at startup: the replica's when
+    DATABASE_READ_URL is set (the positions `?after=` waits for are read there too)."""
     made: asyncpg.Pool[Any] = state.pool
+    return made
+
+
+def write_pool(state: State) -> "asyncpg.Pool[Any]":
+    """The primary's pool, for the query service's few writes (a hot standby refuses them)."""
+    made: asyncpg.Pool[Any] = state.write_pool
     return made
 
 

@@ -17,7 +17,7 @@ from services.json_request import JsonRequest
 from services.notifications.store import list_notifications, mark_read, unread_count
 from services.openapi_docs import errors
 from services.query.cursors import Cursor, decode_cursor, encode_cursor
-from services.query.handlers import pool
+from services.query.handlers import pool, write_pool
 from services.query.views import MarkedRead, MarkRead, NotificationsPage, NotificationView
 
 Limit = Annotated[int, QueryParameter(ge=1, le=200, description="Items per page, 1-200")]
@@ -82,7 +82,7 @@ async def post_notifications_read(
     state: State, author_id: FromPath[str], data: JSONBody[MarkRead]
 ) -> MarkedRead:
     """Mark the notifications whose ids are given (or all) read; idempotent."""
-    async with pool(state).acquire() as conn:
+    async with write_pool(state).acquire() as conn:
         marked = await mark_read(conn, author_id, data.ids)
         return MarkedRead(marked=marked, unread=await unread_count(conn, author_id))
 

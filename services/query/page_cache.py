@@ -7,6 +7,8 @@ and the positions generation it was checked at. While no batch has been applied 
 no query at all; after one, one indexed lookup of the version tells whether the page still holds
 (most batches touch other articles). The version is read before the page, so a page is never
 labelled newer than it is. `?after=` waits for the positions first, so it still reads its write.
+Reading from a replica, the positions, the versions and the pages all come from it, so this
+holds there too.
 
 Bounded by entries and by bytes (gzip copies counted), least recently used first out, so memory
 stays flat once the cache is full.

@@ -5,11 +5,22 @@ NOTIFY says a batch committed, and every `interval_s` in case a notification is 
 whoever waits: reads with `?after=` (read your own writes), the live streams, which push a change
 only once the read model has it, and the page cache, which revalidates what it holds. The batch
 transaction moves these offsets with the rows, so an offset seen here means the rows are visible.
+
+Reading from a replica (DATABASE_READ_URL), the offsets are read there too, beside the rows the
+reads will see: the standby replays the primary's transactions in order, so an offset it shows
+means its rows are there, however far it lags. A hot standby cannot LISTEN, so the worker's
+NOTIFY is heard on the primary as a hint: each round reads the primary's offsets (the target,
+the same dozen rows) and polls the standby until it shows them: every few milliseconds for a
+second, then every `interval_s`. A standby usually replays within milliseconds of receiving, so
+a waiting read is woken about as soon as it could be, and quick polling lasts only while the
+standby is behind what the primary showed. (Polling the standby's replay position instead would
+need the primary's commit position to compare with; the offsets are that, and what `?after=`
+checks.)
 """
 
 import asyncio
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import AsyncExitStack, contextmanager, suppress
 from typing import Any
 
 import asyncpg
@@ -25,6 +36,8 @@ from services.query.wakeup import Wakeup
 from services.transient import PG_TRANSIENT
 
 log = structlog.get_logger("threadlog.query.positions")
+_CHASE_S = 0.02
+"""The longest pause while a standby catches up to a NOTIFY: a read waits at most this longer."""
 
 
 class AppliedPositions:
@@ -37,8 +50,11 @@ class AppliedPositions:
         projection: str = "threads",
         schema: str = "public",
         interval_s: float = 0.25,
+        hints: "asyncpg.Pool[Any] | None" = None,
     ) -> None:
         self._pool = pool
+        self._hints = hints
+        """The primary, when `pool` is a replica: where NOTIFY is heard and the target read."""
         self._topic = topic
         self._projection = projection
         self._schema = schema
@@ -82,13 +98,7 @@ class AppliedPositions:
         if conn is None:
             async with self._pool.acquire() as pooled:
                 return await self.refresh(pooled)
-        rows = await conn.fetch(
-            "select partition, next_offset from projection_offsets"
-            " where projection = $1 and topic = $2",
-            self._projection,
-            self._topic,
-        )
-        fresh = {row["partition"]: row["next_offset"] for row in rows}
+        fresh = await self._read(conn)
         if fresh != self.next_offsets:
             self.next_offsets = fresh
             self.generation += 1
@@ -104,15 +114,52 @@ class AppliedPositions:
         if schema == self._schema:
             self._notified.set()
 
+    async def _read(self, conn: "PoolConnectionProxy[Any]") -> dict[int, int]:
+        rows = await conn.fetch(
+            "select partition, next_offset from projection_offsets"
+            " where projection = $1 and topic = $2",
+            self._projection,
+            self._topic,
+        )
+        return {row["partition"]: row["next_offset"] for row in rows}
+
+    def _reached(self, target: dict[int, int]) -> bool:
+        return all(self.next_offsets.get(p, 0) >= offset for p, offset in target.items())
+
+    async def _catch_up(self, conn: "PoolConnectionProxy[Any]", target: dict[int, int]) -> None:
+        """Refresh until the offsets reach `target` (what the primary showed): every few
+        milliseconds for the first second (a standby is usually that close), then every
+        `interval_s` (one far behind, or paused, is not worth a hundred reads a second)."""
+        started = asyncio.get_running_loop().time()
+        pause = 0.002
+        await self.refresh(conn)
+        while not self._reached(target):
+            await asyncio.sleep(pause)
+            behind_s = asyncio.get_running_loop().time() - started
+            pause = min(pause * 2, _CHASE_S) if behind_s < 1 else self._interval_s
+            await self.refresh(conn)
+
     async def _watch(self) -> None:
         while True:
             try:
-                # One pooled connection listens and reads for the process's whole life.
-                async with self._pool.acquire() as conn:
-                    await conn.add_listener(APPLIED_CHANNEL, self._on_notify)
-                    while not conn.is_closed():
+                # Pooled connections read (and listen) for the process's whole life.
+                async with AsyncExitStack() as held:
+                    conn = await held.enter_async_context(self._pool.acquire())
+                    listener = conn
+                    if self._hints is not None:
+                        listener = await held.enter_async_context(self._hints.acquire())
+                    await listener.add_listener(APPLIED_CHANNEL, self._on_notify)
+                    # Unlisten before the pool takes the connection back (asyncpg warns else).
+                    held.push_async_callback(
+                        listener.remove_listener, APPLIED_CHANNEL, self._on_notify
+                    )
+                    while not (conn.is_closed() or listener.is_closed()):
+                        # Cleared before reading: a batch committed meanwhile notifies again.
                         self._notified.clear()
-                        await self.refresh(conn)
+                        if listener is conn:
+                            await self.refresh(conn)
+                        else:
+                            await self._catch_up(conn, await self._read(listener))
                         with suppress(TimeoutError):
                             async with asyncio.timeout(self._interval_s):
                                 await self._notified.wait()
