@@ -110,8 +110,22 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def environment(settings: Settings) -> dict[str, str]:
     """The environment a `threadlog` process needs to work on the test's topic and schema."""
-    names = ("kafka_bootstrap_servers", "database_url", "topic", "pg_schema", "topic_partitions")
-    return os.environ | {ENVIRONMENT[name]: str(getattr(settings, name)) for name in names}
+    names = (
+        "kafka_bootstrap_servers",
+        "database_url",
+        "topic",
+        "pg_schema",
+        "topic_partitions",
+        "key_store_schema",
+        "encrypt_personal_data",
+        "kek",
+        "kek_file",
+    )
+    return os.environ | {ENVIRONMENT[name]: _text(getattr(settings, name)) for name in names}
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def threadlog(settings: Settings, *args: str) -> subprocess.CompletedProcess[bytes]:

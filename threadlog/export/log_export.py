@@ -1,7 +1,9 @@
 """`threadlog export`: the log, whole or one article's or one person's events, as JSON Lines.
 
 Each line is one event in the format of importers/threadlog_format.py, the one
-`threadlog import threadlog FILE` reads back; lines come in export order (log_order.py).
+`threadlog import threadlog FILE` reads back; lines come in export order (log_order.py), with
+their personal fields opened (log_order.py says why): an export file holds personal data in
+clear.
 """
 
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from events import Envelope
 from importers.threadlog_format import record_line
+from subject_keys import KeyStore
 from threadlog.export.log_order import ReadStats, read_in_export_order
 from threadlog.export.roles import roles
 
@@ -42,14 +45,15 @@ class Selection:
 
 
 async def export_log(
-    bootstrap_servers: str, topic: str, selection: Selection, out: BinaryIO
+    bootstrap_servers: str, topic: str, selection: Selection, out: BinaryIO, keys: KeyStore
 ) -> ReadStats:
-    """Write the selected events to `out`, one line each, and say what was read."""
+    """Write the selected events to `out`, one line each, opened with `keys`, and say what was
+    read."""
     stats = ReadStats()
-    async for record, envelope in read_in_export_order(
-        bootstrap_servers, topic, selection.prefilter, stats
+    async for clear in read_in_export_order(
+        bootstrap_servers, topic, selection.prefilter, stats, keys
     ):
-        if selection.wants(envelope):
-            out.write(record_line(record.headers, record.value))
+        if selection.wants(clear.envelope):
+            out.write(record_line(clear.headers, clear.value))
             stats.events += 1
     return stats
