@@ -140,6 +140,21 @@ def threadlog(settings: Settings, *args: str) -> subprocess.CompletedProcess[byt
     )
 
 
+async def erase_peter(
+    ingest: AsyncTestClient[Any], settings: Settings, db: asyncpg.Connection[Any]
+) -> None:
+    """Erase Peter (event `x-erase`) through ingest, which destroys his key; wait until the
+    worker on `db`'s schema applied it."""
+    erased = {
+        "id": "x-erase",
+        "type": "AuthorErased",
+        "source": "/test",
+        "data": {"author_id": "peter", "moderator_id": "mod-1", "reason": "asked"},
+    }
+    assert (await ingest.post("/v1/events", json=[erased])).status_code == 202
+    await applied(settings, db)
+
+
 async def applied(settings: Settings, db: asyncpg.Connection[Any]) -> None:
     """Wait until the worker on `db`'s schema applied every committed record of the topic."""
     end = await committed_end(settings)

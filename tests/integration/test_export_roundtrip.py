@@ -34,6 +34,7 @@ from tests.integration.export_history import (
     PERSON,
     SECOND,
     applied,
+    erase_peter,
     source_fixture,  # noqa: F401 (the `source` fixture: pytest finds it here by its name)
     threadlog,
 )
@@ -196,7 +197,7 @@ async def test_an_author_erased_before_the_export_stays_erased_after_the_round_t
     source: Verdict,
     settings: Settings,
     ingest: AsyncTestClient[Any],
-    worker: Worker,
+    db: asyncpg.Connection[Any],
     empty: Settings,
     tmp_path: Path,
 ) -> None:
@@ -204,21 +205,8 @@ async def test_an_author_erased_before_the_export_stays_erased_after_the_round_t
     ciphertext (his fields read as the worker reads them, `[erased]` or absent); imported
     into an empty installation, his key there is destroyed, his comments are erased
     tombstones, and both installations verify to the same digest."""
-    erased = {
-        "id": "x-erase",
-        "type": "AuthorErased",
-        "source": "/test",
-        "data": {"author_id": "peter", "moderator_id": "mod-1", "reason": "asked"},
-    }
-    assert (await ingest.post("/v1/events", json=[erased])).status_code == 202
-    db = await asyncpg.connect(
-        settings.database_url, server_settings={"search_path": settings.pg_schema}
-    )
-    try:
-        await applied(settings, db)
-        after = await verify(settings.worker(), db, "threads")
-    finally:
-        await db.close()
+    await erase_peter(ingest, settings, db)
+    after = await verify(settings.worker(), db, "threads")
     assert after.differences == []
     assert after.tables_digest != source.tables_digest
 

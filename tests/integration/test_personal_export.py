@@ -19,7 +19,7 @@ from projections.verify import Verdict
 from tests.integration.export_history import (
     PERSON,
     SECOND,
-    applied,
+    erase_peter,
     source_fixture,  # noqa: F401 (the `source` fixture: pytest finds it here by its name)
     threadlog,
 )
@@ -139,14 +139,7 @@ async def test_an_erased_person_s_document_says_so_and_holds_no_text(
     """Once Peter is erased (his key destroyed), his document says when, and holds the ids and
     times of what he did but none of his words or his name: each text reads as the erased
     placeholder, as the worker reads it, and his comments are served as tombstones."""
-    erased = {
-        "id": "x-erase",
-        "type": "AuthorErased",
-        "source": "/test",
-        "data": {"author_id": "peter", "moderator_id": "mod-1", "reason": "asked"},
-    }
-    assert (await ingest.post("/v1/events", json=[erased])).status_code == 202
-    await applied(settings, db)
+    await erase_peter(ingest, settings, db)
     path = tmp_path / "peter.json"
     done = await asyncio.to_thread(
         threadlog, settings, "export", "--author", "peter", "--personal", "--output", str(path)
