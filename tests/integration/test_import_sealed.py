@@ -22,6 +22,7 @@ from importers.threadlog_format import record_line
 from projections import Worker
 from tests import import_items
 from tests.integration.conftest import committed_values, eventually
+from tests.integration.test_erasure_faults import key_store_down
 from threadlog.import_run import ImportOptions, run_import
 from threadlog.settings import Settings
 
@@ -157,3 +158,22 @@ async def test_an_imported_export_is_sealed_under_this_installations_keys(
     assert await key_rows(settings) == 1
     bodies = await served_bodies(query, "moved", 3)
     assert sorted(bodies) == [f"{SECRET} moved {n}" for n in range(3)]
+
+
+async def test_a_key_store_that_does_not_answer_stops_the_import_with_nothing_in_clear(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Unavailable is never a reason to append in clear: the import stops, says the key store
+    did not answer and that running it again finishes it, and the log holds nothing."""
+    quick = msgspec.structs.replace(settings, db_timeout_s=0.5)
+    path = tmp_path / "threadlog.jsonl"
+    log_export(path)
+    async with key_store_down(quick):
+        report = await run_import(
+            quick, ImportOptions(format="threadlog", path=path), progress=io.StringIO()
+        )
+    assert report.failed is not None
+    assert "key store" in report.failed
+    assert "Run the same command again" in report.failed
+    assert report.events_appended == 0
+    assert await committed_values(quick) == {}
