@@ -120,6 +120,7 @@ def environment(settings: Settings) -> dict[str, str]:
         "encrypt_personal_data",
         "kek",
         "kek_file",
+        "db_timeout_s",
     )
     return os.environ | {ENVIRONMENT[name]: _text(getattr(settings, name)) for name in names}
 

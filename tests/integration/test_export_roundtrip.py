@@ -38,6 +38,7 @@ from tests.integration.export_history import (
     source_fixture,  # noqa: F401 (the `source` fixture: pytest finds it here by its name)
     threadlog,
 )
+from tests.integration.test_erasure_faults import key_store_down
 from tests.servers import isolated
 from threadlog.export.log_export import Selection, export_log
 from threadlog.import_run import ImportOptions, run_import
@@ -238,3 +239,19 @@ async def test_an_author_erased_before_the_export_stays_erased_after_the_round_t
         await target.close()
     assert rows
     assert all(row["erased"] and not row["body"] and row["author_name"] is None for row in rows)
+
+
+async def test_an_export_stops_when_the_key_store_does_not_answer(
+    source: Verdict, settings: Settings, tmp_path: Path
+) -> None:
+    """Without the keys an export could only write ciphertext or placeholders: it exits
+    non-zero naming the key store, and leaves no file."""
+    quick = msgspec.structs.replace(settings, db_timeout_s=0.5)
+    path = tmp_path / "export.jsonl"
+    async with key_store_down(quick):
+        done = await asyncio.to_thread(threadlog, quick, "export", "--output", str(path))
+    assert done.returncode != 0
+    assert b"key store" in done.stderr
+    assert b"run it again" in done.stderr
+    assert not path.exists()
+    assert not path.with_name("export.jsonl.partial").exists()
