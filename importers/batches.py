@@ -4,8 +4,10 @@ processes.
 Planning, ingest's validation and the record encoding cost most of an import's CPU (measured
 on 30,000 comments: 11 + 11 + 10 µs a comment, against 7 to read and spill them), and one
 article's work needs nothing of another's. So the command reads the file into the spill, then
-hands batches of article keys to worker processes; each opens the spill read-only, plans,
-validates and encodes, and sends back records ready to append. Pure but for the spill file.
+hands batches of article keys to worker processes; each opens the spill read-only, plans and
+validates, and sends back the events ready to seal and append. Pure but for the spill file.
+Sealing (subject_keys.sealed_records) and encoding happen where they are appended: they need
+the key store, a connection the planning processes do not hold (they are forked before any).
 """
 
 from datetime import UTC, datetime
@@ -13,14 +15,12 @@ from pathlib import Path
 
 import msgspec
 
-from events import InvalidEvents, Limits, encode_record
+from events import Envelope, InvalidEvents, Limits
 from importers.envelopes import validated
 from importers.ids import IdMaker
 from importers.plan import ArticlePlan, Planner
 from importers.source import SourceProblem
 from importers.spill import Spilled, SpillReader
-
-Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
 
 
 class PlanConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -52,12 +52,13 @@ class ArticleSummary(msgspec.Struct, kw_only=True):
 
 
 class PlannedArticle(msgspec.Struct, kw_only=True):
-    """One article, planned, validated and encoded."""
+    """One article, planned and validated."""
 
     summary: ArticleSummary
     problems: list[SourceProblem]
     event_ids: list[str]
-    records: list[Record]
+    envelopes: list[Envelope]
+    """In the article's order; sealed and encoded by the command, which holds the key store."""
 
 
 def planned_article(planner: Planner, spilled: Spilled) -> PlannedArticle:
@@ -79,7 +80,7 @@ def planned_article(planner: Planner, spilled: Spilled) -> PlannedArticle:
         ),
         problems=plan.problems,
         event_ids=[envelope.id for envelope in envelopes],
-        records=[encode_record(envelope) for envelope in envelopes],
+        envelopes=envelopes,
     )
 
 

@@ -38,7 +38,13 @@ A `SourceProblem` names the line (`where="line 12"`) and says what is wrong (`co
 whose name is not a CloudEvents name), `missing_data`, `invalid_event` (the record it makes is
 not a valid event: the codec's message says which field), `line_too_long`. These are not
 fatal: the line is skipped and the reader goes on. `truncated_file` (the last line is cut
-short, or a gzipped file ends early) is fatal and comes last. A gzipped file is read as well.
+short, or a gzipped file ends early) is fatal and comes last, and so is `sealed_line`: a line
+whose `data` is still sealed (it carries `sealedwith`) under keys only the exporting
+installation holds, which an export by this version never writes (it opens them). A gzipped
+file is read as well.
+
+Personal data: `threadlog export` writes personal fields in clear, and the importing
+installation seals them again under its own keys (threadlog/import_log.py).
 """
 
 import gzip
@@ -50,6 +56,7 @@ from typing import Final
 import msgspec
 
 from events import Envelope, UndecodableRecord, decode_record, encode_json
+from events.sealing import SEALED_HEADER
 from importers.source import SourceProblem, open_maybe_gzipped
 
 MAX_LINE_BYTES: Final = 8 * 1024 * 1024
@@ -139,6 +146,13 @@ def _envelope(number: int, line: bytes) -> Envelope | SourceProblem:
 def _decoded(
     number: int, headers: list[tuple[str, bytes]], data: bytes
 ) -> Envelope | SourceProblem:
+    if any(name == SEALED_HEADER for name, _ in headers):
+        detail = (
+            "the event's data is sealed under the exporting installation's keys, which this"
+            " one does not hold; export again with `threadlog export` of this version, which"
+            " writes it in clear"
+        )
+        return _problem(number, "sealed_line", detail, fatal=True)
     try:
         return decode_record(headers, data)
     except UndecodableRecord as error:
@@ -187,6 +201,9 @@ def read_envelopes(path: Path) -> Iterator[Envelope | SourceProblem]:
                 if not line.strip():
                     continue
                 found = _envelope(number, line)
+                if isinstance(found, SourceProblem) and found.fatal:
+                    yield found
+                    return
                 if not complete and isinstance(found, SourceProblem):
                     yield _problem(
                         number,

@@ -17,6 +17,7 @@ from collections.abc import AsyncGenerator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import aclosing
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Final, TextIO
 
 from importers.batches import (
@@ -30,6 +31,7 @@ from importers.batches import (
 from importers.formats import LOG_FORMATS, READERS, log_reader_for, reader_for
 from importers.source import SourceProblem
 from importers.spill import Spill
+from subject_keys import KeyStore, KeyStoreUnavailable, sealed_records
 from threadlog import installation_secret
 from threadlog.import_append import Appending, ImportStopped, log_connection
 from threadlog.import_log import import_log
@@ -60,6 +62,8 @@ async def run_import(
             await import_log(settings, options, report, read_log)
         except ImportStopped as error:
             report.failed = str(error)
+        except KeyStoreUnavailable as error:
+            report.failed = _key_store_down(error, report)
         return report
     read = reader_for(options.format, dict(readers))
     with Spill() as spill:
@@ -84,10 +88,19 @@ async def run_import(
                 await _append_all(settings, options, spill, report, progress, pool)
         except ImportStopped as error:
             report.failed = str(error)
+        except KeyStoreUnavailable as error:
+            report.failed = _key_store_down(error, report)
         finally:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
     return report
+
+
+def _key_store_down(error: KeyStoreUnavailable, report: ImportReport) -> str:
+    return (
+        f"{error}: {report.events_appended:,} events were appended before, none after (nothing"
+        " is appended in clear). Run the same command again once it answers"
+    )
 
 
 def _config(settings: Settings, options: ImportOptions, secret: bytes) -> PlanConfig:
@@ -165,7 +178,7 @@ async def _append_all(
     progress: TextIO,
     pool: ProcessPoolExecutor | None,
 ) -> None:
-    async with log_connection(settings) as (conn, appender):
+    async with log_connection(settings) as (conn, appender), KeyStore(settings.key_store()) as keys:
         await installation_secret.migrate(conn, settings.pg_schema)
         secret = await installation_secret.secret(conn, settings.pg_schema)
         appending = Appending(appender, conn, settings.pg_schema, report)
@@ -174,8 +187,14 @@ async def _append_all(
         done = 0
         async with aclosing(_planned(spill, config, pool)) as batches:
             async for comments, articles in batches:
+                # Sealed a batch at a time, as ingest seals a request: one key-store round trip
+                # for the authors not cached (their keys made on first use).
+                sealed = iter(
+                    await sealed_records(keys, [e for a in articles for e in a.envelopes])
+                )
                 for article in articles:
-                    await appending.add(_add(report, article), article.event_ids, article.records)
+                    records = list(islice(sealed, len(article.envelopes)))
+                    await appending.add(_add(report, article), article.event_ids, records)
                 done += comments
                 bar.update(done, spill.comments)
         await appending.flush()

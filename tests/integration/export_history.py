@@ -110,8 +110,23 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def environment(settings: Settings) -> dict[str, str]:
     """The environment a `threadlog` process needs to work on the test's topic and schema."""
-    names = ("kafka_bootstrap_servers", "database_url", "topic", "pg_schema", "topic_partitions")
-    return os.environ | {ENVIRONMENT[name]: str(getattr(settings, name)) for name in names}
+    names = (
+        "kafka_bootstrap_servers",
+        "database_url",
+        "topic",
+        "pg_schema",
+        "topic_partitions",
+        "key_store_schema",
+        "encrypt_personal_data",
+        "kek",
+        "kek_file",
+        "db_timeout_s",
+    )
+    return os.environ | {ENVIRONMENT[name]: _text(getattr(settings, name)) for name in names}
+
+
+def _text(value: object) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def threadlog(settings: Settings, *args: str) -> subprocess.CompletedProcess[bytes]:
@@ -124,6 +139,21 @@ def threadlog(settings: Settings, *args: str) -> subprocess.CompletedProcess[byt
         timeout=120,
         check=False,
     )
+
+
+async def erase_peter(
+    ingest: AsyncTestClient[Any], settings: Settings, db: asyncpg.Connection[Any]
+) -> None:
+    """Erase Peter (event `x-erase`) through ingest, which destroys his key; wait until the
+    worker on `db`'s schema applied it."""
+    erased = {
+        "id": "x-erase",
+        "type": "AuthorErased",
+        "source": "/test",
+        "data": {"author_id": "peter", "moderator_id": "mod-1", "reason": "asked"},
+    }
+    assert (await ingest.post("/v1/events", json=[erased])).status_code == 202
+    await applied(settings, db)
 
 
 async def applied(settings: Settings, db: asyncpg.Connection[Any]) -> None:

@@ -1,46 +1,65 @@
 """`threadlog export`, then `threadlog import threadlog` into an empty installation: same digest.
 
-The source installation gets the history of export_history.py through ingest and its worker;
-its whole log is exported, read back by importers/threadlog_format.py and appended verbatim to
-a fresh topic (another partition count) with a fresh schema, whose own worker applies it.
+The source installation gets the history of export_history.py through ingest and its worker,
+with sealing on (the default); its whole log is exported (personal fields opened with its key
+store, in clear), read back by importers/threadlog_format.py and imported by `threadlog import
+threadlog` into a fresh topic (another partition count), schema and key store, whose own worker
+applies it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import msgspec
 import pytest
-from aiokafka import AIOKafkaProducer
+from litestar.testing import AsyncTestClient
 
 from events import Envelope
+from events.sealing import ERASED_TEXT
 from importers.source import SourceProblem
 from importers.threadlog_format import read_envelopes
 from projections import Worker
 from projections.store import migrate
 from projections.verify import Verdict, verify
-from tests.integration.conftest import produce
+from subject_keys import KeyStore
+from tests.integration.conftest import committed_values
 from tests.integration.export_history import (
     EVENTS,
     PERSON,
     SECOND,
     applied,
+    erase_peter,
     source_fixture,  # noqa: F401 (the `source` fixture: pytest finds it here by its name)
     threadlog,
 )
+from tests.integration.test_erasure_faults import key_store_down
 from tests.servers import isolated
 from threadlog.export.log_export import Selection, export_log
+from threadlog.import_run import ImportOptions, run_import
 from threadlog.settings import Settings
 from threadlog.topics import ensure_topics
 
 
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """Sealing on whatever THREADLOG_ENCRYPT_PERSONAL_DATA says: an export opens what the log
+    sealed, and an import seals it again."""
+    return msgspec.structs.replace(base_settings, encrypt_personal_data=True)
+
+
 async def export_file(settings: Settings, path: Path, selection: Selection) -> int:
     """Export `selection` of the test's log to `path`; the number of events written."""
-    with path.open("wb") as out:
-        stats = await export_log(settings.kafka_bootstrap_servers, settings.topic, selection, out)
+    async with KeyStore(settings.key_store()) as keys:
+        with path.open("wb") as out:
+            stats = await export_log(
+                settings.kafka_bootstrap_servers, settings.topic, selection, out, keys
+            )
     assert stats.undecodable == []
     return stats.events
 
@@ -68,18 +87,12 @@ async def empty(base_settings: Settings) -> AsyncIterator[Settings]:
         await conn.close()
 
 
-async def append_verbatim(settings: Settings, events: list[Envelope]) -> None:
-    """Append imported envelopes as they are, each as the record `encode_record` makes: what
-    `threadlog import threadlog` does with what read_envelopes yields (importers/
-    threadlog_format.py, the interface), kept here until that pipeline is on main."""
-    producer = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", enable_idempotence=True
-    )
-    await producer.start()
-    try:
-        await produce(producer, settings.topic, events)
-    finally:
-        await producer.stop()
+async def import_file(settings: Settings, path: Path) -> None:
+    """`threadlog import threadlog FILE` into the installation of `settings`."""
+    options = ImportOptions(format="threadlog", path=path)
+    report = await run_import(settings, options, progress=io.StringIO())
+    assert report.failed is None
+    assert report.problems == []
 
 
 async def apply_and_verify(settings: Settings) -> Verdict:
@@ -109,9 +122,14 @@ async def test_an_export_imported_into_an_empty_installation_verifies_to_the_sam
     holds the same events (ids, times, recordedtime, data) as the first export."""
     first = tmp_path / "export.jsonl"
     assert await export_file(settings, first, Selection()) == EVENTS
+    text = first.read_bytes()
+    assert b"sealedwith" not in text
+    assert b'"enc":' not in text
+    assert b"Take it to Trump (edited)." in text  # the export is in clear: handle it so
     imported = envelopes(first)
     assert len({e.id for e in imported}) == EVENTS
-    await append_verbatim(empty, imported)
+    await import_file(empty, first)
+    assert any(b'"enc":"v1"' in value for value in (await committed_values(empty)).values())
     verdict = await apply_and_verify(empty)
     assert verdict.differences == []
     assert verdict.events == EVENTS
@@ -170,3 +188,70 @@ async def test_a_bad_option_is_refused_with_the_reason(settings: Settings) -> No
     bad = await asyncio.to_thread(threadlog, settings, "export", "--author", "a b")
     assert bad.returncode != 0
     assert b"is not an id" in bad.stderr
+
+
+GONE = (b"Answers that every commenter", b"Too late.", b'"Peter"')
+"""Peter's words and name, as the demo thread and export_history.py post them."""
+
+
+async def test_an_author_erased_before_the_export_stays_erased_after_the_round_trip(
+    source: Verdict,
+    settings: Settings,
+    ingest: AsyncTestClient[Any],
+    db: asyncpg.Connection[Any],
+    empty: Settings,
+    tmp_path: Path,
+) -> None:
+    """Peter erased on the source: the export holds none of his text or name, and no
+    ciphertext (his fields read as the worker reads them, `[erased]` or absent); imported
+    into an empty installation, his key there is destroyed, his comments are erased
+    tombstones, and both installations verify to the same digest."""
+    await erase_peter(ingest, settings, db)
+    after = await verify(settings.worker(), db, "threads")
+    assert after.differences == []
+    assert after.tables_digest != source.tables_digest
+
+    path = tmp_path / "erased.jsonl"
+    assert await export_file(settings, path, Selection()) == EVENTS + 1
+    text = path.read_bytes()
+    for gone in GONE:
+        assert gone not in text
+    assert b'"enc":' not in text
+    assert ERASED_TEXT.encode() in text
+
+    await import_file(empty, path)
+    verdict = await apply_and_verify(empty)
+    assert verdict.differences == []
+    assert verdict.tables_digest == after.tables_digest
+    for value in (await committed_values(empty)).values():
+        for gone in GONE:
+            assert gone not in value
+    async with KeyStore(empty.key_store()) as keys:
+        assert (await keys.sealing_keys(["peter"]))["peter"].dek is None
+    target = await asyncpg.connect(
+        empty.database_url, server_settings={"search_path": empty.pg_schema}
+    )
+    try:
+        rows = await target.fetch(
+            "select erased, body, author_name from comments where author_id = 'peter'"
+        )
+    finally:
+        await target.close()
+    assert rows
+    assert all(row["erased"] and not row["body"] and row["author_name"] is None for row in rows)
+
+
+async def test_an_export_stops_when_the_key_store_does_not_answer(
+    source: Verdict, settings: Settings, tmp_path: Path
+) -> None:
+    """Without the keys an export could only write ciphertext or placeholders: it exits
+    non-zero naming the key store, and leaves no file."""
+    quick = msgspec.structs.replace(settings, db_timeout_s=0.5)
+    path = tmp_path / "export.jsonl"
+    async with key_store_down(quick):
+        done = await asyncio.to_thread(threadlog, quick, "export", "--output", str(path))
+    assert done.returncode != 0
+    assert b"key store" in done.stderr
+    assert b"run it again" in done.stderr
+    assert not path.exists()
+    assert not path.with_name("export.jsonl.partial").exists()

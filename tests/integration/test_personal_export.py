@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
+import asyncpg
 import jsonschema
 import msgspec
+import pytest
+from litestar.testing import AsyncTestClient
 
+from events.sealing import ERASED_TEXT
 from projections.verify import Verdict
 from tests.integration.export_history import (
     PERSON,
     SECOND,
+    erase_peter,
     source_fixture,  # noqa: F401 (the `source` fixture: pytest finds it here by its name)
     threadlog,
 )
@@ -22,6 +28,13 @@ from threadlog.demo_thread import ARTICLE_ID
 from threadlog.export.command import export_personal
 from threadlog.export.personal_document import SCHEMA_FILE, PersonalExport
 from threadlog.settings import Settings
+
+
+@pytest.fixture
+def base_settings(base_settings: Settings) -> Settings:
+    """Sealing on whatever THREADLOG_ENCRYPT_PERSONAL_DATA says: the export opens the log's
+    sealed fields with the key store."""
+    return msgspec.structs.replace(base_settings, encrypt_personal_data=True)
 
 
 async def test_a_personal_export_holds_their_comments_with_history_votes_flags_and_bans(
@@ -114,3 +127,37 @@ async def test_refused_acts_and_deletions_by_moderators_are_in_the_document(
     assert (edit.event_id, edit.type, edit.roles) == ("x-e3", "CommentEdited", ["editor"])
     assert edit.outcome is not None
     assert (edit.outcome.outcome, edit.outcome.reason) == ("rejected", "not_author")
+
+
+async def test_an_erased_person_s_document_says_so_and_holds_no_text(
+    source: Verdict,
+    settings: Settings,
+    ingest: AsyncTestClient[Any],
+    db: asyncpg.Connection[Any],
+    tmp_path: Path,
+) -> None:
+    """Once Peter is erased (his key destroyed), his document says when, and holds the ids and
+    times of what he did but none of his words or his name: each text reads as the erased
+    placeholder, as the worker reads it, and his comments are served as tombstones."""
+    await erase_peter(ingest, settings, db)
+    path = tmp_path / "peter.json"
+    done = await asyncio.to_thread(
+        threadlog, settings, "export", "--author", "peter", "--personal", "--output", str(path)
+    )
+    assert done.returncode == 0, done.stderr.decode()
+    raw = path.read_bytes()
+    jsonschema.validate(json.loads(raw), json.loads((DEFAULT_DIR / SCHEMA_FILE).read_text()))
+    for gone in (b"Answers that every commenter", b"Too late.", b"Peter", b'"enc"', b"asked"):
+        assert gone not in raw
+    doc = msgspec.json.decode(raw, type=PersonalExport)
+    assert doc.erased is not None
+    assert doc.erased.event_id == "x-erase"
+    assert doc.erased.outcome is not None
+    assert doc.erased.outcome.outcome == "applied"
+    assert doc.names == []
+    assert len(doc.comments) == 2
+    for comment in doc.comments:
+        assert comment.body == ERASED_TEXT
+        assert comment.author_name is None
+        assert comment.served is None or comment.served.status == "deleted"
+    assert [e.event_id for e in doc.other_events] == ["x-e3"]

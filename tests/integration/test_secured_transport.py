@@ -28,6 +28,7 @@ from eventlog.subscribe import subscribe
 from projections import Worker
 from services.ingest import create_app as create_ingest_app
 from services.query import create_app as create_query_app
+from subject_keys import KeyStore
 from tests.integration.conftest import eventually
 from tests.integration.secured_servers import (
     PLAIN_PASSWORD,
@@ -141,7 +142,8 @@ async def test_pipeline_end_to_end_over_sasl_ssl_and_tls(
     assert seen == ids
 
     out = io.BytesIO()
-    stats = await export_log(settings.kafka(), settings.topic, Selection(), out)
+    async with KeyStore(settings.key_store()) as keys:
+        stats = await export_log(settings.kafka(), settings.topic, Selection(), out, keys)
     assert stats.events == len(ids)
 
     conn = await asyncpg.connect(settings.database_url)

@@ -10,6 +10,7 @@ import msgspec
 import pytest
 
 from events import CommentPosted, Envelope, decode_record, encode_record
+from events.sealing import DataKey, new_data_key
 from importers import threadlog_format
 from importers.source import SourceProblem
 from importers.threadlog_format import read_envelopes, record_line
@@ -177,3 +178,17 @@ def test_an_overlong_line_is_skipped_without_being_held(
     [problem] = _read(file)
     assert isinstance(problem, SourceProblem)
     assert (problem.where, problem.code, problem.fatal) == ("line 1", "line_too_long", False)
+
+
+def test_a_line_still_sealed_stops_the_import_naming_it(tmp_path: Path) -> None:
+    """A line whose data is sealed under the exporting installation's keys (an export by an
+    older version) is fatal: importing it would append `[sealed]` in place of the text."""
+    keys = {"mira": DataKey("k1", new_data_key())}
+    _, value, headers = encode_record(_posted(2), keys)
+    file = tmp_path / "export.jsonl"
+    file.write_bytes(_line(_posted(1)) + record_line(headers, value) + _line(_posted(3)))
+    found = _read(file)
+    assert found[0] == _posted(1)
+    [problem] = found[1:]
+    assert isinstance(problem, SourceProblem)
+    assert (problem.where, problem.code, problem.fatal) == ("line 2", "sealed_line", True)

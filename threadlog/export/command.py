@@ -16,6 +16,8 @@ import msgspec
 from aiokafka.errors import KafkaConnectionError
 
 from events.fields import ID_PATTERN
+from subject_keys import KeyStore, KeyStoreUnavailable
+from subject_keys.kek import BadKek
 from threadlog.export.log_export import Selection, export_log
 from threadlog.export.log_order import ReadStats, read_in_export_order
 from threadlog.export.personal_document import PersonalExport
@@ -79,10 +81,11 @@ async def export_personal(settings: Settings, author: str) -> PersonalExport:
     from the read model on `settings`' schema."""
     stats = ReadStats()
     fold = PersonalFold(author, datetime.now(UTC), {})
-    async for _, envelope in read_in_export_order(
-        settings.kafka(), settings.topic, fold.wants, stats
-    ):
-        fold.add(envelope)
+    async with KeyStore(settings.key_store()) as keys:
+        async for clear in read_in_export_order(
+            settings.kafka(), settings.topic, fold.wants, stats, keys
+        ):
+            fold.add(clear.envelope)
     _warn_undecodable(stats)
     conn: asyncpg.Connection[Any] = await asyncpg.connect(
         settings.database_url,
@@ -116,8 +119,9 @@ def _complete(settings: Settings, work: Coroutine[Any, Any, _T]) -> _T:
     reason and the fix, not a traceback."""
     try:
         return asyncio.run(work)
-    except LookupError as error:
-        sys.exit(f"threadlog export: {error}")
+    except (LookupError, KeyStoreUnavailable, BadKek) as error:
+        # Without the keys the export could only write ciphertext or placeholders: none.
+        sys.exit(f"threadlog export: {error}; the export is not complete, run it again")
     except KafkaConnectionError:
         sys.exit(
             f"threadlog export: Kafka at {settings.kafka_bootstrap_servers} did not answer; is"
@@ -126,6 +130,11 @@ def _complete(settings: Settings, work: Coroutine[Any, Any, _T]) -> _T:
     except (OSError, asyncpg.PostgresError) as error:
         # Not the URL: it may hold a password (`threadlog config` prints it masked).
         sys.exit(f"threadlog export: the read model's PostgreSQL: {error}; is it running?")
+
+
+async def _export_log(settings: Settings, selection: Selection, out: BinaryIO) -> ReadStats:
+    async with KeyStore(settings.key_store()) as keys:
+        return await export_log(settings.kafka(), settings.topic, selection, out, keys)
 
 
 def run(settings: Settings, args: argparse.Namespace) -> None:
@@ -147,7 +156,7 @@ def run(settings: Settings, args: argparse.Namespace) -> None:
         return
     selection = Selection(article=args.article, author=args.author)
     with output_to(args.output) as out:
-        stats = _complete(settings, export_log(settings.kafka(), settings.topic, selection, out))
+        stats = _complete(settings, _export_log(settings, selection, out))
     _warn_undecodable(stats)
     print(
         f"exported {stats.events:,} event(s) of {settings.topic} in"

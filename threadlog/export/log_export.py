@@ -1,7 +1,9 @@
 """`threadlog export`: the log, whole or one article's or one person's events, as JSON Lines.
 
 Each line is one event in the format of importers/threadlog_format.py, the one
-`threadlog import threadlog FILE` reads back; lines come in export order (log_order.py).
+`threadlog import threadlog FILE` reads back; lines come in export order (log_order.py), with
+their personal fields opened (log_order.py says why): an export file holds personal data in
+clear.
 """
 
 from dataclasses import dataclass
@@ -12,6 +14,7 @@ from aiokafka.structs import ConsumerRecord
 from eventlog.connection import Kafka
 from events import Envelope
 from importers.threadlog_format import record_line
+from subject_keys import KeyStore
 from threadlog.export.log_order import ReadStats, read_in_export_order
 from threadlog.export.roles import roles
 
@@ -42,11 +45,14 @@ class Selection:
         return True
 
 
-async def export_log(kafka: Kafka, topic: str, selection: Selection, out: BinaryIO) -> ReadStats:
-    """Write the selected events to `out`, one line each, and say what was read."""
+async def export_log(
+    kafka: Kafka, topic: str, selection: Selection, out: BinaryIO, keys: KeyStore
+) -> ReadStats:
+    """Write the selected events to `out`, one line each, opened with `keys`, and say what was
+    read."""
     stats = ReadStats()
-    async for record, envelope in read_in_export_order(kafka, topic, selection.prefilter, stats):
-        if selection.wants(envelope):
-            out.write(record_line(record.headers, record.value))
+    async for clear in read_in_export_order(kafka, topic, selection.prefilter, stats, keys):
+        if selection.wants(clear.envelope):
+            out.write(record_line(clear.headers, clear.value))
             stats.events += 1
     return stats

@@ -131,6 +131,12 @@ class OtherEvent(Logged, kw_only=True):
     comment_id: str | None = None
 
 
+class Erasure(Logged, kw_only=True):
+    """The person's erasure (AuthorErased): their key is destroyed, so every text of theirs
+    the log holds reads as `[erased]` (a name, a note, a reason: absent), here as everywhere.
+    What is left is what the README's Erasure section says it keeps: ids, times, votes."""
+
+
 class PersonalExport(msgspec.Struct, kw_only=True):
     """Everything threadlog holds about one person, from the log and the read model."""
 
@@ -147,6 +153,8 @@ class PersonalExport(msgspec.Struct, kw_only=True):
     flags: list[Flag] = msgspec.field(default_factory=list)
     bans: list[Ban] = msgspec.field(default_factory=list)
     other_events: list[OtherEvent] = msgspec.field(default_factory=list)
+    erased: Erasure | None = None
+    """Set once the person was erased: then the document holds none of their text."""
 
 
 def personal_export_schema() -> dict[str, object]:

@@ -13,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from events import (
     AuthorBanned,
+    AuthorErased,
     AuthorUnbanned,
     CommentDeleted,
     CommentEdited,
@@ -29,6 +30,7 @@ from threadlog.export.personal_document import (
     Comment,
     Deletion,
     Edit,
+    Erasure,
     Flag,
     Logged,
     ModerationStep,
@@ -128,6 +130,9 @@ class PersonalFold:
                 )
             case AuthorBanned() if data.author_id == me:
                 doc.bans.append(Ban(**at, kind="banned", until=data.until, reason=data.reason))
+            case AuthorErased() if data.author_id == me:
+                if doc.erased is None:
+                    doc.erased = Erasure(**at)
             case AuthorUnbanned() if data.author_id == me:
                 doc.bans.append(Ban(**at, kind="unbanned", reason=data.reason))
             case _:
@@ -156,4 +161,5 @@ class PersonalFold:
         found: list[Logged] = []
         for comment in doc.comments:
             found += [comment, *comment.edits, *comment.deletions, *comment.moderation]
-        return [*found, *doc.votes, *doc.flags, *doc.bans, *doc.other_events]
+        erasure = [doc.erased] if doc.erased is not None else []
+        return [*found, *doc.votes, *doc.flags, *doc.bans, *doc.other_events, *erasure]

@@ -124,15 +124,13 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- .Values.kafkaAuth.caSecret | default (printf "%s-cluster-ca-cert" (include "threadlog.kafkaCluster" .)) -}}
 {{- end -}}
 
-{{/* envFrom of every threadlog container: the settings, and the Secret unless CloudNativePG's
-     own holds the URL. */}}
+{{/* envFrom of every threadlog container: the settings, and the Secret (the KEK, and the
+     URL unless CloudNativePG's own Secret holds it: `env` then sets it, and wins). */}}
 {{- define "threadlog.envFrom" -}}
 - configMapRef:
     name: {{ .configMap }}
-{{- if not .root.Values.postgres.cnpg.enabled }}
 - secretRef:
     name: {{ .secret }}
-{{- end }}
 {{- end -}}
 
 {{/* The pod's volumes: /tmp (the root file system is read-only) and the Kafka CA (mounted in
@@ -351,4 +349,28 @@ spec:
         target:
           type: Utilization
           averageUtilization: {{ $values.autoscaling.targetCPUUtilizationPercentage }}
+{{- end -}}
+
+{{/* THREADLOG_KEK: secrets.kek, else the one the chart's Secret holds already (an upgrade
+     keeps it), else 32 random bytes (randBytes gives them in base64) made once per render:
+     the init hook's Secret and the chart's get the same one. */}}
+{{- define "threadlog.kek" -}}
+{{- if not .Values.secrets.kek -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "threadlog.fullname" .) -}}
+{{- $kept := "" -}}
+{{- if $existing -}}
+{{- $kept = index ($existing.data | default dict) "THREADLOG_KEK" | default "" | b64dec -}}
+{{- end -}}
+{{- $_ := set .Values.secrets "kek" ($kept | default (randBytes 32)) -}}
+{{- end -}}
+{{- .Values.secrets.kek -}}
+{{- end -}}
+
+{{/* The chart's Secret's data: DATABASE_URL unless CloudNativePG's Secret holds it, and the
+     KEK. */}}
+{{- define "threadlog.secretData" -}}
+{{- if not .Values.postgres.cnpg.enabled }}
+  DATABASE_URL: {{ .Values.secrets.databaseUrl | quote }}
+{{- end }}
+  THREADLOG_KEK: {{ include "threadlog.kek" . | quote }}
 {{- end -}}
