@@ -32,19 +32,25 @@ API_VERSIONS = [
 ]
 """What a cluster with the operators serves: the chart refuses its objects without them."""
 
-CREDENTIALS = {"DATABASE_URL", "THREADLOG_KEK"}
+CREDENTIALS = {
+    "DATABASE_URL",
+    "DATABASE_READ_URL",
+    "THREADLOG_KEK",
+    "THREADLOG_KAFKA_SASL_PASSWORD",
+}
 """Settings that are credentials: in a Secret, never in a ConfigMap."""
 
-PENDING = {
-    "THREADLOG_KAFKA_SECURITY_PROTOCOL": "#18 item 1",
-    "THREADLOG_KAFKA_SASL_MECHANISM": "#18 item 1",
-    "THREADLOG_KAFKA_SASL_USERNAME": "#18 item 1",
-    "THREADLOG_KAFKA_SASL_PASSWORD": "#18 item 1",
-    "THREADLOG_KAFKA_SSL_CAFILE": "#18 item 1",
-    "DATABASE_READ_URL": "#18 item 5",
+PER_PROCESS = {
+    "THREADLOG_KAFKA_SECURITY_PROTOCOL",
+    "THREADLOG_KAFKA_SASL_MECHANISM",
+    "THREADLOG_KAFKA_SASL_USERNAME",
+    "THREADLOG_KAFKA_SASL_PASSWORD",
+    "THREADLOG_KAFKA_SSL_CAFILE",
+    "DATABASE_READ_URL",
 }
-"""Names the chart passes, off by default, ahead of threadlog reading them: placeholders for the
-issue's items that add them. Once threadlog reads one, it leaves this list (a test says so)."""
+"""Settings the chart's templates set per process (each its own Kafka user, the query its
+replica), from `kafkaAuth` and `database`, rather than in the shared `settings`; unset when
+those are off."""
 
 
 def _configuration_rows() -> list[tuple[list[str], str]]:
@@ -116,21 +122,19 @@ def test_chart_values_carry_exactly_the_table() -> None:
     values = yaml.safe_load((CHART / "values.yaml").read_text())
     settings = set(values["settings"])
     assert not CREDENTIALS & settings, "a credential in the chart's settings"
+    assert not PER_PROCESS & settings, "a per-process setting in the chart's shared settings"
     secret = (CHART / "templates" / "secret.yaml").read_text()
-    assert set(re.findall(r"^  ([A-Z_]+):", secret, re.MULTILINE)) == CREDENTIALS
-    _compare("the chart's values.yaml settings", settings | CREDENTIALS)
+    assert set(re.findall(r"^  ([A-Z_]+):", secret, re.MULTILINE)) == CREDENTIALS - PER_PROCESS
+    _compare("the chart's values.yaml settings", settings | CREDENTIALS | PER_PROCESS)
 
 
-def test_placeholders_wait_for_their_items() -> None:
-    """The chart's names for settings threadlog does not read yet follow settings.py's rule; once
-    threadlog reads one (its item landed), it must leave PENDING and join the table."""
+def test_the_templates_set_exactly_the_per_process_settings() -> None:
+    """The names the chart's templates set per process are settings threadlog reads: a rename in
+    settings.py cannot leave the chart passing a name nobody reads."""
     templates = "\n".join(p.read_text() for p in (CHART / "templates").rglob("*") if p.is_file())
     used = set(re.findall(r"\b(THREADLOG_KAFKA_[A-Z_]+|DATABASE_READ_URL)\b", templates))
-    assert used == set(PENDING), f"placeholders in the chart: {sorted(used)}"
-    landed = set(PENDING) & set(ENVIRONMENT.values())
-    assert not landed, f"threadlog reads {sorted(landed)} now: take them out of PENDING"
-    for name in PENDING:
-        assert name == "DATABASE_READ_URL" or name.startswith("THREADLOG_KAFKA_")
+    assert used == PER_PROCESS, f"set per process by the chart: {sorted(used)}"
+    assert set(ENVIRONMENT.values()) >= PER_PROCESS
 
 
 def _helm() -> str | None:
@@ -173,4 +177,5 @@ def test_rendered_chart_gives_every_container_exactly_the_table(values: list[str
         for source in container["envFrom"]:
             kind, ref = next(iter(source.items()))
             carried |= set(data[("ConfigMap" if kind == "configMapRef" else "Secret", ref["name"])])
-        _compare(f"{container['name']}'s environment", carried)
+        # The per-process settings are set only where kafkaAuth or a replica is on.
+        _compare(f"{container['name']}'s environment", carried | PER_PROCESS)

@@ -89,18 +89,18 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   valueFrom: {secretKeyRef: {name: {{ $cluster }}-app, key: uri}}
 {{- end }}
 {{- if $replicas }}
-# PLACEHOLDER (#18 item 5): the replicas, through CloudNativePG's `-ro` Service.
+# The replicas, through CloudNativePG's `-ro` Service.
 - name: DATABASE_READ_URL
   value: {{ printf "postgresql://threadlog@%s-ro:5432/threadlog" $cluster | quote }}
 {{- end }}
 {{- else if and $query .root.Values.database.readUrl }}
-# PLACEHOLDER (#18 item 5): reads from a replica.
+# Reads from a replica.
 - name: DATABASE_READ_URL
   value: {{ .root.Values.database.readUrl | quote }}
 {{- end }}
 {{- end -}}
 
-{{/* PLACEHOLDERS (#18 item 1): a process's Kafka user, its password and the cluster's CA. */}}
+{{/* A process's Kafka user, its password and the cluster's CA (README, Secured connections). */}}
 {{- define "threadlog.kafkaAuthEnv" -}}
 {{- /* The pages (web) talk to no Kafka. */ -}}
 {{- if and .root.Values.kafkaAuth.enabled (hasKey .root.Values.kafkaAuth.users .component) }}
