@@ -183,6 +183,8 @@ def fuzz_settings() -> Settings:
         topic_partitions=1,
         consumer_group=f"fuzz-{tag}",
         pg_schema=f"fuzz_{tag}",
+        # Its own key store: the default schema may hold keys another checkout's KEK wrapped.
+        key_store_schema=f"fuzz_{tag}_keys",
         ingest_port=_free_port(),
         query_port=_free_port(),
         rate_limit_per_s=1_000_000.0,
@@ -211,6 +213,7 @@ async def _drop(settings: Settings) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await conn.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
+        await conn.execute(f'drop schema if exists "{settings.key_store_schema}" cascade')
     finally:
         await conn.close()
 
