@@ -13,14 +13,12 @@ from pathlib import Path
 
 import msgspec
 
-from events import InvalidEvents, Limits, encode_record
-from importers.envelopes import validated
+from events import InvalidEvents, Limits
+from importers.envelopes import Record, records, validated
 from importers.ids import IdMaker
 from importers.plan import ArticlePlan, Planner
 from importers.source import SourceProblem
 from importers.spill import Spilled, SpillReader
-
-Record = tuple[bytes, bytes, list[tuple[str, bytes]]]
 
 
 class PlanConfig(msgspec.Struct, frozen=True, kw_only=True):
@@ -79,7 +77,7 @@ def planned_article(planner: Planner, spilled: Spilled) -> PlannedArticle:
         ),
         problems=plan.problems,
         event_ids=[envelope.id for envelope in envelopes],
-        records=[encode_record(envelope) for envelope in envelopes],
+        records=records(envelopes),
     )
 
 
