@@ -11,7 +11,7 @@ INGEST_URL = http://$${THREADLOG_INGEST_HOST:-127.0.0.1}:$${THREADLOG_INGEST_POR
 QUERY_URL = http://$${THREADLOG_QUERY_HOST:-127.0.0.1}:$${THREADLOG_QUERY_PORT:-8002}
 WEB_URL = http://$${THREADLOG_WEB_HOST:-127.0.0.1}:$${THREADLOG_WEB_PORT:-8004}
 
-.PHONY: help venv up services demo test deploy-check unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-read bench-push bench-rebuild down clean
+.PHONY: help venv up services demo test deploy-check unit integration lint format fuzz chaos bench bench-quick bench-catchup bench-import bench-read bench-push bench-rebuild down clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -87,6 +87,9 @@ chaos: up ## 20 random SIGKILLs of 3 workers over 200,000 events, then Kafka and
 
 bench-catchup: up ## events/s the worker applies catching up on 100,000 CommentPosted
 	@$(BIN)/python -m bench.catchup --events 100000
+
+bench-import: up ## threadlog import of a generated 400 MB Disqus export: comments/s, CPU, peak RSS; then the worker applying it
+	@$(BIN)/python -m bench.import_disqus --megabytes $${MEGABYTES:-400}
 
 bench-read: up ## first-page latency of a 10,000-comment thread against a 100-comment one
 	@$(BIN)/python -m bench.thread_read --big 10000 --small 100

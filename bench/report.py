@@ -34,11 +34,15 @@ TARGETS: list[tuple[str, list[str], str, float, bool]] = [
     ("freshness p99", ["freshness", "p99_ms"], "ms", 50, False),
     ("Isso ratio, posting", ["isso", "ratio_post_rate"], "x", 10, True),
     ("Isso ratio, big thread reads", ["isso", "ratio_read_rate"], "x", 50, True),
+    ("import, Disqus file to log", ["import", "comments_per_s"], "comments/s", 20_000, True),
 ]
 
 # Figures repeated for their spread that have no target of their own.
 SPREAD_ONLY: list[tuple[str, list[str], str]] = [
     ("freshness p50", ["freshness", "p50_ms"], "ms"),
+    ("import, comments per importer CPU second", ["import", "comments_per_importer_cpu_s"], "/s"),
+    ("import, importer peak RSS", ["import", "importer_peak_rss_mb"], "MiB"),
+    ("import, worker applying it", ["import", "worker_events_per_s"], "events/s"),
 ]
 
 

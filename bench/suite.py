@@ -5,10 +5,11 @@
 Scenarios (each states its setup in the results): catch-up of a mixed backlog; reads (first page
 of a big thread, first pages of many small threads, timeline pages deep in a long history) at
 concurrency 1, 32 and 256; ingest of single events and of batches of 100; freshness (202 to
-served) at a steady posting rate; and Isso beside threadlog on the same comments. Load comes from
+served) at a steady posting rate; Isso beside threadlog on the same comments; and `threadlog
+import` of a generated Disqus export (400 MB; --quick 20 MB), then the worker applying it. Load comes from
 wrk (C) as a separate process, and its CPU time is reported, since everything shares the cores.
 The figures the targets name (catch-up, ingest, freshness, the big thread's first page at c32,
-the Isso posting ratio) are measured `--repeat` times: the report quotes the median run and gives
+the Isso posting ratio, the import's comments/s) are measured `--repeat` times: the report quotes the median run and gives
 the median, min and max, since tail latencies move a lot from run to run on a shared machine.
 Writes bench/results/<date>.json and .md (and .png when matplotlib is installed). Asserts nothing.
 """
@@ -25,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from bench import catchup, children, isso, limits, sealing_cost, wrk
+from bench import catchup, children, import_disqus, isso, limits, sealing_cost, wrk
 from bench.freshness import freshness
 from bench.ports import refuse_taken
 from bench.produce import append
@@ -55,6 +56,7 @@ FULL = {
     "fresh_rate": 1000,
     "fresh_seconds": 10,
     "isso_big": 10_000,
+    "import_mb": 400,
 }
 QUICK = {
     "catchup": 50_000,
@@ -65,6 +67,7 @@ QUICK = {
     "fresh_rate": 200,
     "fresh_seconds": 3,
     "isso_big": 1_000,
+    "import_mb": 20,
 }
 
 
@@ -303,6 +306,9 @@ def run(quick: bool, repeat: int, commit: str) -> Path:
         sealing_cost.run(min(int(size["catchup"]), 200_000), float(size["seconds"]))
     )
     results["scenarios"]["isso"] = _isso(size, posts, read)
+    results["scenarios"]["import"] = asyncio.run(
+        import_disqus.scenario(float(size["import_mb"]), repeat)
+    )
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     stem = out / f"{datetime.now(UTC):%Y-%m-%d}{'-quick' if quick else ''}"

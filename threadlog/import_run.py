@@ -10,12 +10,13 @@ kill halfway, appends only what is missing, and says how much it found already i
 """
 
 import asyncio
+import gc
 import multiprocessing
 import sys
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator, Iterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import aclosing
+from contextlib import aclosing, contextmanager
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Final, TextIO
@@ -28,6 +29,7 @@ from importers.batches import (
     planned_article,
     warm_up,
 )
+from importers.envelopes import records as clear_records
 from importers.formats import LOG_FORMATS, READERS, log_reader_for, reader_for
 from importers.source import SourceProblem
 from importers.spill import Spill
@@ -43,6 +45,27 @@ BATCH_COMMENTS: Final = 2_000
 """Comments per batch of articles planned together (by one worker process)."""
 AHEAD: Final = 4
 """Batches planned ahead of the one being appended: the workers keep busy meanwhile."""
+GC_THRESHOLD: Final = (50_000, 20, 100)
+"""The cyclic collector's thresholds while an import runs (Python's: 700, 10, 10)."""
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Python's cyclic collector, run less often for the import's span.
+
+    An import allocates a few dozen containers per comment (items, nodes, dicts, envelopes,
+    headers) and keeps thousands alive at once (the batch in flight), so the collector's
+    default thresholds (a collection every 700 allocations, each older generation every tenth)
+    walk the same live objects again and again: measured on a 20 MB Disqus export, 16 to 20%
+    of the import's CPU, and twice encode_record's own cost. The cycles an import makes (a
+    thread's nodes, parent to children) are still collected, 70 times less often; memory
+    stays bounded by the batches in flight."""
+    previous = gc.get_threshold()
+    gc.set_threshold(*GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 async def run_import(
@@ -56,6 +79,17 @@ async def run_import(
     """Import `options.path`; the report says what happened. UnknownFormat, BadMap and OSError
     come before anything is read. `report` may be passed in to watch it while this runs."""
     report = report if report is not None else ImportReport()
+    with fewer_collections():
+        return await _run_import(settings, options, report, readers, progress)
+
+
+async def _run_import(
+    settings: Settings,
+    options: ImportOptions,
+    report: ImportReport,
+    readers: Mapping[str, str],
+    progress: TextIO,
+) -> ImportReport:
     if options.format in LOG_FORMATS:
         read_log = log_reader_for(options.format, readers)
         try:
@@ -188,9 +222,13 @@ async def _append_all(
         async with aclosing(_planned(spill, config, pool)) as batches:
             async for comments, articles in batches:
                 # Sealed a batch at a time, as ingest seals a request: one key-store round trip
-                # for the authors not cached (their keys made on first use).
+                # for the authors not cached (their keys made on first use). With sealing off,
+                # the records share their common headers (importers.envelopes.records).
+                envelopes = [e for a in articles for e in a.envelopes]
                 sealed = iter(
-                    await sealed_records(keys, [e for a in articles for e in a.envelopes])
+                    await sealed_records(keys, envelopes)
+                    if keys.settings.seal
+                    else clear_records(envelopes)
                 )
                 for article in articles:
                     records = list(islice(sealed, len(article.envelopes)))

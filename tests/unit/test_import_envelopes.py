@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from events import IMPORT_SOURCES, CommentPosted, InvalidEvents, Limits, encode_record
-from importers.envelopes import validated
+from importers.envelopes import records, validated
 from importers.formats import READERS
 from importers.ids import IdMaker
 from importers.plan import PlannedEvent, Planner, plan_items
-from importers.source import SourceArticle, SourceComment, SourceItem
+from importers.source import SourceArticle, SourceComment, SourceItem, SourceVote
 from tests import import_items
 from threadlog.import_run import ImportOptions, run_import
 from threadlog.settings import Settings
@@ -81,3 +81,45 @@ def test_an_article_with_an_invalid_event_is_not_imported(tmp_path: Path) -> Non
     [problem] = report.problems
     assert problem.code == "invalid_event"
     assert problem.detail.startswith("data.score: ")
+
+
+def test_the_records_are_those_encode_record_makes_for_every_kind_of_event() -> None:
+    """`records` shares the headers events of one kind have in common: every record is still
+    byte for byte encode_record's (each kind of event an import writes, two of each)."""
+    later = datetime(2013, 2, 4, tzinfo=UTC)
+    items: list[SourceItem] = [
+        SourceArticle(key="a", title="A", url="https://old.example/a", closed=True),
+        SourceComment(article_key="a", id="1", body="gone", posted_at=T, status="deleted"),
+        SourceComment(
+            article_key="a",
+            id="2",
+            parent_id="1",
+            author_key="u",
+            author_name="U",
+            body="<p>x</p>",
+            posted_at=T,
+            votes=(SourceVote("v", True), SourceVote("w", False)),
+            pinned=True,
+        ),
+        SourceComment(article_key="a", id="3", body="y", posted_at=later, status="pending"),
+        SourceComment(article_key="a", id="4", parent_id="2", body="z", posted_at=later, score=3),
+        SourceArticle(key="b", title="B", closed=True),
+        SourceComment(article_key="b", id="5", parent_id="9", body="w", posted_at=later),
+    ]
+    planner = Planner(IdMaker("remark42", b"k" * 32), Limits(), NOW)
+    envelopes = [
+        envelope
+        for plan in plan_items(items, planner)
+        for envelope in validated(plan.events, "remark42", Limits(), NOW)
+    ]
+    kinds = [e.type for e in envelopes]
+    assert {kind: kinds.count(kind) >= 2 for kind in set(kinds)} == {
+        kind: True
+        for kind in (
+            "ArticlePublished",
+            "CommentPosted",
+            "CommentVoted",
+            "ArticleClosed",
+        )
+    } | {"CommentPinned": False, "CommentDeleted": False}
+    assert records(envelopes) == [encode_record(envelope) for envelope in envelopes]
