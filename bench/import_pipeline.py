@@ -28,7 +28,8 @@ import asyncpg
 from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.conditions import conditions
-from bench.stack import bench_settings
+from bench.stack import bench_settings, drop_schemas
+from eventlog.connection import client_args, start_client
 from importers.source import SourceArticle, SourceComment, SourceItem
 from projections.store import migrate
 from tests import import_items
@@ -78,13 +79,10 @@ async def _prepare(settings: Settings) -> None:
 
 
 async def _drop(settings: Settings) -> None:
-    conn = await asyncpg.connect(settings.database_url)
-    try:
-        await conn.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
-    finally:
-        await conn.close()
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    await admin.start()
+    # The key store's schema too: an import seals under keys it made there.
+    await drop_schemas(settings)
+    admin = AIOKafkaAdminClient(**client_args(settings.kafka()))
+    await start_client(admin, settings.kafka())
     try:
         await admin.delete_topics([settings.topic, settings.dlq_topic])
     finally:

@@ -154,13 +154,18 @@ class Stack:
         self.processes.clear()
 
     async def drop(self) -> None:
-        """Drop the bench schema."""
-        conn = await asyncpg.connect(self.settings.database_url)
-        try:
-            await conn.execute(f'drop schema if exists "{self.settings.pg_schema}" cascade')
-            await conn.execute(f'drop schema if exists "{self.settings.key_store_schema}" cascade')
-        finally:
-            await conn.close()
+        """Drop the bench schema and its key store."""
+        await drop_schemas(self.settings)
+
+
+async def drop_schemas(settings: Settings) -> None:
+    """Drop a bench's read-model schema and its key store's schema."""
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await conn.execute(f'drop schema if exists "{settings.pg_schema}" cascade')
+        await conn.execute(f'drop schema if exists "{settings.key_store_schema}" cascade')
+    finally:
+        await conn.close()
 
 
 async def analyze(settings: Settings) -> None:
